@@ -1,0 +1,85 @@
+import yargs from 'yargs';
+
+export type Invocation =
+  | { command: 'spec' }
+  | { command: 'check' | 'discover'; config: string }
+  | { command: 'read'; config: string; catalog: string; state?: string };
+
+/** A command line that cannot be run; `message` says what is wrong. */
+export class UsageError extends Error {
+  readonly usage: string;
+  constructor(message: string, usage: string) {
+    super(message);
+    this.name = 'UsageError';
+    this.usage = usage;
+  }
+}
+
+const configOption = { type: 'string', describe: 'Path to the config JSON (see `spec`)', demandOption: true, requiresArg: true } as const;
+
+function parser(args: string[]) {
+  return yargs(args)
+    .scriptName('source-s3')
+    .usage('$0 <command> [options]\n\nAirbyte source for Amazon S3 and S3-compatible stores. Prints Airbyte protocol messages on stdout.')
+    .command('spec', 'Print the connector specification')
+    .command('check', 'Check the config, credentials, bucket and that each stream has a readable file', (y) => y.option('config', configOption))
+    .command('discover', 'Print the catalog of streams and their schemas', (y) => y.option('config', configOption))
+    .command('read', 'Read records from the configured streams', (y) =>
+      y
+        .option('config', configOption)
+        .option('catalog', { type: 'string', describe: 'Path to the configured catalog JSON', demandOption: true, requiresArg: true })
+        .option('state', { type: 'string', describe: 'Path to the state JSON from a previous read', requiresArg: true }),
+    )
+    .demandCommand(1, 1, 'Give one command: spec, check, discover or read.', 'Give only one command.')
+    .strict()
+    .help()
+    .alias('help', 'h')
+    .version(false)
+    .exitProcess(false)
+    .wrap(Math.min(100, process.stderr.columns ?? 100))
+    .fail((message, error) => {
+      throw error ?? new Error(message);
+    });
+}
+
+/** Parses argv; returns undefined when yargs handled it itself (--help). */
+const COMMANDS = ['spec', 'check', 'discover', 'read'];
+
+export async function parseInvocation(args: string[], printHelp: (text: string) => void): Promise<Invocation | undefined> {
+  const instance = parser(args);
+  const first = args[0];
+  if (first !== undefined && !first.startsWith('-') && !COMMANDS.includes(first)) {
+    throw new UsageError(`Unknown command "${first}". Commands: ${COMMANDS.join(', ')}.`, await instance.getHelp());
+  }
+  let parsed;
+  let helpShown = false;
+  try {
+    parsed = await instance.parse(args, {}, (_error, _argv, output) => {
+      if (output !== '' && (args.includes('--help') || args.includes('-h'))) {
+        helpShown = true;
+        printHelp(output);
+      }
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(/[.!?]$/.test(message) ? message : `${message}.`, await instance.getHelp());
+  }
+  if (helpShown) return undefined;
+  const command = String(parsed._[0]);
+  switch (command) {
+    case 'spec':
+      return { command };
+    case 'check':
+    case 'discover':
+      return { command, config: String(parsed.config) };
+    case 'read':
+      return {
+        command,
+        config: String(parsed.config),
+        catalog: String(parsed.catalog),
+        ...(parsed.state === undefined ? {} : { state: String(parsed.state) }),
+      };
+    default:
+      throw new UsageError(`Unknown command "${command}". Commands: spec, check, discover, read.`, await instance.getHelp());
+  }
+}

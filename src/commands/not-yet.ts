@@ -1,0 +1,10 @@
+import { loadConfig } from '../config/load.js';
+import { ConnectorError } from '../protocol/errors.js';
+import type { OutputWriter } from '../protocol/output.js';
+
+/** discover and read validate their config, then say plainly that they are not built yet. */
+export async function notImplementedCommand(command: 'discover' | 'read', configPath: string, out: OutputWriter): Promise<void> {
+  const { warnings } = await loadConfig(configPath, out.redactor);
+  for (const warning of warnings) await out.log('WARN', warning);
+  throw new ConnectorError('system_error', `The ${command} command is not implemented yet in this version of source-s3.`);
+}

@@ -1,0 +1,38 @@
+import type { Authentication } from '../generated/config.js';
+
+export type { CsvFormat, FileFormat, FileType } from '../engine/formats.js';
+import type { FileFormat } from '../engine/formats.js';
+
+interface StreamBase {
+  name: string;
+  primaryKey: string[];
+}
+
+/** A stream of files matched by globs under the path prefix. */
+export interface FileStreamConfig extends StreamBase {
+  kind: 'files';
+  globs: string[];
+  format: FileFormat;
+}
+
+/** A stream defined by a SQL model query. */
+export interface QueryStreamConfig extends StreamBase {
+  kind: 'query';
+  query: string;
+}
+
+export type StreamConfig = FileStreamConfig | QueryStreamConfig;
+
+/** The configuration after validation, with defaults applied and values normalized. */
+export interface ResolvedConfig {
+  bucket: string;
+  region: string;
+  credentials: Authentication;
+  /** Absolute URL of an S3-compatible endpoint, or undefined for AWS. */
+  endpoint?: string;
+  forcePathStyle: boolean;
+  /** '' or a key prefix ending in '/'. */
+  pathPrefix: string;
+  startDate?: Date;
+  streams: StreamConfig[];
+}

@@ -1,0 +1,67 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { sqlString, sqlStringList } from './sql.js';
+
+export type Row = Record<string, unknown>;
+
+/** DuckDB settings for a 2-core container; override with SOURCE_S3_DUCKDB_THREADS / SOURCE_S3_DUCKDB_MEMORY_LIMIT. */
+export function engineLimits(): { threads: string; memoryLimit: string } {
+  const threads = process.env.SOURCE_S3_DUCKDB_THREADS;
+  const memoryLimit = process.env.SOURCE_S3_DUCKDB_MEMORY_LIMIT;
+  return {
+    threads: threads !== undefined && /^[1-9]\d*$/.test(threads) ? threads : '2',
+    memoryLimit: memoryLimit !== undefined && /^\d+(\.\d+)?\s*[KMGT]i?B$/i.test(memoryLimit) ? memoryLimit : '1GB',
+  };
+}
+
+/**
+ * The one place that creates DuckDB. The instance can read only the staging
+ * directory: no other file, no network, no extension install or autoload, and
+ * the configuration is locked so SQL cannot loosen it.
+ */
+export class Engine {
+  private readonly instance: DuckDBInstance;
+  private readonly connection: DuckDBConnection;
+
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection) {
+    this.instance = instance;
+    this.connection = connection;
+  }
+
+  static async create(stagingDir: string): Promise<Engine> {
+    const { threads, memoryLimit } = engineLimits();
+    const spillDir = join(stagingDir, '.duckdb-spill');
+    mkdirSync(spillDir, { recursive: true, mode: 0o700 });
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads,
+      memory_limit: memoryLimit,
+      autoload_known_extensions: 'false',
+      autoinstall_known_extensions: 'false',
+      temp_directory: spillDir,
+    });
+    const connection = await instance.connect();
+    const directory = stagingDir.endsWith('/') ? stagingDir : `${stagingDir}/`;
+    // Order matters: allow the directory before closing external access, then lock.
+    await connection.run(`SET allowed_directories = ${sqlStringList([directory])}`);
+    await connection.run('SET enable_external_access = false');
+    await connection.run('SET lock_configuration = true');
+    return new Engine(instance, connection);
+  }
+
+  /** Runs a query and returns its rows as JSON-compatible objects. */
+  async all(sql: string): Promise<Row[]> {
+    const reader = await this.connection.runAndReadAll(sql);
+    return reader.getRowObjectsJson() as Row[];
+  }
+
+  async setting(name: string): Promise<unknown> {
+    const rows = await this.all(`SELECT current_setting(${sqlString(name)}) AS value`);
+    return rows[0]?.value;
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+}

@@ -1,0 +1,15 @@
+/** A SQL string literal. DuckDB strings have no backslash escapes: doubling quotes is the whole rule. */
+export function sqlString(value: string): string {
+  if (value.includes('\u0000')) throw new Error('a SQL string cannot contain a NUL character');
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** A quoted SQL identifier. */
+export function sqlIdentifier(name: string): string {
+  if (name.includes('\u0000')) throw new Error('a SQL identifier cannot contain a NUL character');
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function sqlStringList(values: string[]): string {
+  return `[${values.map(sqlString).join(', ')}]`;
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+import { parseInvocation, UsageError, type Invocation } from './cli.js';
+import { checkCommand } from './commands/check.js';
+import { notImplementedCommand } from './commands/not-yet.js';
+import { specCommand } from './commands/spec.js';
+import { asConnectorError, configError } from './protocol/errors.js';
+import { errorTraceMessage } from './protocol/messages.js';
+import { OutputWriter } from './protocol/output.js';
+
+const out = new OutputWriter();
+
+/** Credentials from the environment are secrets too: never print them. */
+for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN']) out.redactor.add(process.env[name]);
+
+async function run(invocation: Invocation): Promise<void> {
+  switch (invocation.command) {
+    case 'spec':
+      return specCommand(out);
+    case 'check':
+      return checkCommand(invocation.config, out);
+    case 'discover':
+    case 'read':
+      return notImplementedCommand(invocation.command, invocation.config, out);
+  }
+}
+
+/** Reports a failure as a TRACE ERROR on stdout, and a line for people on stderr. */
+async function fail(error: unknown): Promise<void> {
+  const failure = asConnectorError(error);
+  process.stderr.write(`source-s3: ${out.redactor.redact(failure.message)}\n`);
+  await out.write(errorTraceMessage(failure));
+}
+
+async function main(): Promise<number> {
+  let invocation: Invocation | undefined;
+  try {
+    invocation = await parseInvocation(process.argv.slice(2), (help) => process.stdout.write(`${help}\n`));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.usage}\n\n`);
+    await fail(configError(`${error.message} Run source-s3 --help for usage.`));
+    return 2;
+  }
+  if (invocation === undefined) return 0;
+  try {
+    await run(invocation);
+    return 0;
+  } catch (error) {
+    await fail(error);
+    return 1;
+  }
+}
+
+async function exitAfterFlush(code: number): Promise<never> {
+  await out.flush();
+  process.exit(code);
+}
+
+for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
+  process.on(event, (error: unknown) => {
+    void fail(error).finally(() => exitAfterFlush(1));
+  });
+}
+
+void main().then(exitAfterFlush, async (error: unknown) => {
+  await fail(error);
+  await exitAfterFlush(1);
+});

@@ -1,0 +1,109 @@
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+import { createS3Client } from './client.js';
+import { mapAwsError, type AwsErrorContext } from './errors.js';
+import type { S3Object, S3Settings, SecretSink } from './settings.js';
+
+/**
+ * Lists and reads objects of one bucket. Every failure comes out as a
+ * ConnectorError naming the bucket, prefix or key; `bytesFetched` counts
+ * object bytes received, so callers (and tests) can see how much was read.
+ */
+export class Bucket {
+  readonly name: string;
+  bytesFetched = 0;
+  requests = 0;
+  private readonly client: S3Client;
+  private readonly settings: S3Settings;
+
+  constructor(settings: S3Settings, secrets: SecretSink) {
+    this.settings = settings;
+    this.name = settings.bucket;
+    this.client = createS3Client(settings, secrets);
+  }
+
+  /** Every object under `prefix` (folder markers excluded), page by page. */
+  async *list(prefix: string): AsyncGenerator<S3Object> {
+    let continuationToken: string | undefined;
+    do {
+      let page;
+      try {
+        this.requests++;
+        page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: continuationToken }),
+        );
+      } catch (error) {
+        throw mapAwsError(error, this.context({ operation: 'list', prefix }));
+      }
+      for (const entry of page.Contents ?? []) {
+        if (entry.Key === undefined || entry.Key.endsWith('/')) continue;
+        yield {
+          key: entry.Key,
+          size: entry.Size ?? 0,
+          lastModified: entry.LastModified ?? new Date(0),
+          ...(entry.ETag === undefined ? {} : { etag: entry.ETag }),
+        };
+      }
+      continuationToken = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (continuationToken !== undefined);
+  }
+
+  /** Whether anything exists under `prefix`; one request, which also proves credentials and bucket. */
+  async hasAnyObject(prefix: string): Promise<boolean> {
+    try {
+      this.requests++;
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix === '' ? undefined : prefix, MaxKeys: 1 }));
+      return (page.KeyCount ?? page.Contents?.length ?? 0) > 0;
+    } catch (error) {
+      throw mapAwsError(error, this.context({ operation: 'list', prefix }));
+    }
+  }
+
+  /**
+   * A stream of the object's bytes, or of bytes [start, end] (inclusive) when given.
+   * Errors while streaming are mapped too.
+   */
+  async open(key: string, range?: { start: number; end: number }): Promise<Readable> {
+    let response;
+    try {
+      this.requests++;
+      response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.name, Key: key, Range: range === undefined ? undefined : `bytes=${range.start}-${range.end}` }),
+      );
+    } catch (error) {
+      throw mapAwsError(error, this.context({ operation: 'read', key }));
+    }
+    const body = response.Body as Readable | undefined;
+    if (body === undefined) throw mapAwsError(new Error('GetObject returned no body'), this.context({ operation: 'read', key }));
+    body.on('data', (chunk: Buffer) => {
+      this.bytesFetched += chunk.length;
+    });
+    return body;
+  }
+
+  /** Bytes [start, end] (inclusive) of an object, in memory; for small reads such as a Parquet footer. */
+  async readRange(key: string, start: number, end: number): Promise<Buffer> {
+    const body = await this.open(key, { start, end });
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of body) chunks.push(chunk as Buffer);
+    } catch (error) {
+      throw mapAwsError(error, this.context({ operation: 'read', key }));
+    }
+    return Buffer.concat(chunks);
+  }
+
+  context(partial: Pick<AwsErrorContext, 'operation'> & Partial<AwsErrorContext>): AwsErrorContext {
+    return {
+      bucket: this.name,
+      region: this.settings.region,
+      authType: this.settings.credentials.auth_type,
+      ...(this.settings.endpoint === undefined ? {} : { endpoint: this.settings.endpoint }),
+      ...partial,
+    };
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}

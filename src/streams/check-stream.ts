@@ -1,0 +1,59 @@
+import type { FileStreamConfig, StreamConfig } from '../config/resolved.js';
+import { ConnectorError, configError } from '../protocol/errors.js';
+import type { SourceContext } from './context.js';
+import { s3Url, streamFiles } from './files.js';
+import { describeSample, firstRows, stageSample } from './sample.js';
+
+export interface StreamCheck {
+  stream: string;
+  file: string;
+  columns: number;
+  rowsParsed: number;
+}
+
+const CHECK_ROWS = 10;
+
+/**
+ * Checks one stream: it matches at least one file, and the first matching
+ * file can be opened and its first rows parsed. Reads only a bounded sample.
+ */
+export async function checkStream(context: SourceContext, stream: StreamConfig): Promise<StreamCheck> {
+  if (stream.kind === 'query') {
+    throw configError(`Stream "${stream.name}" uses a model query, which this version of source-s3 cannot run yet. Define it with globs and format instead.`, {
+      streamName: stream.name,
+    });
+  }
+  try {
+    return await checkFileStream(context, stream);
+  } catch (error) {
+    throw error instanceof ConnectorError ? error.withStream(stream.name) : error;
+  }
+}
+
+async function checkFileStream(context: SourceContext, stream: FileStreamConfig): Promise<StreamCheck> {
+  const { config, bucket, staging, engine } = context;
+  let first;
+  for await (const object of streamFiles(bucket, config.pathPrefix, stream, config.startDate)) {
+    first = object;
+    break;
+  }
+  if (first === undefined) throw noFilesError(context, stream);
+  const sample = await stageSample(bucket, staging, engine, first, stream.format);
+  try {
+    const columns = await describeSample(engine, sample, stream.format);
+    const rows = sample.hasRows ? await firstRows(engine, sample, stream.format, CHECK_ROWS) : [];
+    return { stream: stream.name, file: s3Url(bucket.name, first.key), columns: columns.length, rowsParsed: rows.length };
+  } finally {
+    await staging.release(sample.staged);
+  }
+}
+
+function noFilesError(context: SourceContext, stream: FileStreamConfig): ConnectorError {
+  const { config } = context;
+  const where = `s3://${config.bucket}/${config.pathPrefix}`;
+  const since = config.startDate === undefined ? '' : ` modified on or after start_date ${config.startDate.toISOString()}`;
+  return configError(
+    `Stream "${stream.name}" matches no files${since}: no key under ${where} matches ${stream.globs.map((glob) => JSON.stringify(glob)).join(', ')}. Check path, the stream's globs${config.startDate === undefined ? '' : ' and start_date'}.`,
+    { streamName: stream.name },
+  );
+}

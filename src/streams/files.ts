@@ -1,0 +1,23 @@
+import type { FileStreamConfig } from '../config/resolved.js';
+import type { Bucket } from '../s3/bucket.js';
+import { GlobMatcher } from '../s3/globs.js';
+import type { S3Object } from '../s3/settings.js';
+
+/** The objects of a file stream: keys matching its globs, not modified before start_date. */
+export async function* streamFiles(
+  bucket: Bucket,
+  pathPrefix: string,
+  stream: FileStreamConfig,
+  startDate: Date | undefined,
+): AsyncGenerator<S3Object> {
+  const matcher = new GlobMatcher(pathPrefix, stream.globs);
+  for await (const object of bucket.list(matcher.listPrefix)) {
+    if (!matcher.matches(object.key)) continue;
+    if (startDate !== undefined && object.lastModified < startDate) continue;
+    yield object;
+  }
+}
+
+export function s3Url(bucket: string, key: string): string {
+  return `s3://${bucket}/${key}`;
+}

@@ -1,0 +1,110 @@
+import type { FileFormat } from '../engine/formats.js';
+import type { Engine, Row } from '../engine/engine.js';
+import { readerSql } from '../engine/readers.js';
+import { sqlString } from '../engine/sql.js';
+import { configError } from '../protocol/errors.js';
+import type { Bucket } from '../s3/bucket.js';
+import type { S3Object } from '../s3/settings.js';
+import type { StagedFile, StagingArea } from '../s3/staging.js';
+import { s3Url } from './files.js';
+
+/** Text sample size for CSV / JSON Lines: SOURCE_S3_SAMPLE_BYTES, default 1 MiB. */
+export function sampleBytes(): number {
+  const fromEnv = Number(process.env.SOURCE_S3_SAMPLE_BYTES);
+  return Number.isInteger(fromEnv) && fromEnv >= 4096 ? fromEnv : 1 << 20;
+}
+
+/** A Parquet row group larger than this is not fetched for a sample; the footer alone is checked. */
+const MAX_SAMPLE_ROW_GROUP_BYTES = 64 << 20;
+const PARQUET_TAIL_GUESS = 64 << 10;
+const PARQUET_MAGIC = 'PAR1';
+
+export interface FileSample {
+  staged: StagedFile;
+  /** True when rows can be read from the staged sample (false: Parquet footer only). */
+  hasRows: boolean;
+}
+
+/**
+ * Stages a bounded sample of an object: the first lines of a text file, or the
+ * footer (plus the first row group when it is small) of a Parquet file.
+ */
+export async function stageSample(bucket: Bucket, staging: StagingArea, engine: Engine, object: S3Object, format: FileFormat): Promise<FileSample> {
+  if (format.filetype !== 'parquet') {
+    return { staged: await staging.head(bucket, object, sampleBytes()), hasRows: true };
+  }
+  const url = s3Url(bucket.name, object.key);
+  if (object.size < 12) throw configError(`${url} is not a Parquet file: it is only ${object.size} bytes long.`);
+  let tailStart = Math.max(0, object.size - PARQUET_TAIL_GUESS);
+  let tail = await bucket.readRange(object.key, tailStart, object.size - 1);
+  if (tail.subarray(tail.length - 4).toString('latin1') !== PARQUET_MAGIC) {
+    throw configError(`${url} is not a Parquet file (no PAR1 marker at its end). Check the stream's globs and format.`);
+  }
+  const footerLength = tail.readUInt32LE(tail.length - 8);
+  const footerStart = object.size - 8 - footerLength;
+  if (footerStart < 4) throw configError(`${url} is not a valid Parquet file: its footer length is larger than the file.`);
+  const staged = await staging.sparse(bucket, object);
+  staged.bytesFetched += tail.length;
+  if (footerStart < tailStart) {
+    const rest = await bucket.readRange(object.key, footerStart, tailStart - 1);
+    staged.bytesFetched += rest.length;
+    tail = Buffer.concat([rest, tail]);
+    tailStart = footerStart;
+  }
+  await staging.write(staged, 0, Buffer.from(PARQUET_MAGIC, 'latin1'));
+  await staging.write(staged, tailStart, tail);
+  const firstGroup = await firstRowGroupRange(engine, staged);
+  if (firstGroup === undefined) return { staged, hasRows: true };
+  if (firstGroup.end - firstGroup.start > MAX_SAMPLE_ROW_GROUP_BYTES || firstGroup.start < 4 || firstGroup.end >= footerStart) {
+    return { staged, hasRows: false };
+  }
+  await staging.fill(bucket, staged, firstGroup);
+  return { staged, hasRows: true };
+}
+
+/** Byte range of the first row group's column chunks, from the staged footer. */
+async function firstRowGroupRange(engine: Engine, staged: StagedFile): Promise<{ start: number; end: number } | undefined> {
+  const path = staged.path;
+  const rows = await engineCall(staged, { filetype: 'parquet' }, () =>
+    engine.all(
+      `SELECT min(coalesce(least(dictionary_page_offset, data_page_offset), data_page_offset)) AS first_byte,
+              max(coalesce(least(dictionary_page_offset, data_page_offset), data_page_offset) + total_compressed_size) AS end_byte
+       FROM parquet_metadata(${sqlString(path)}) WHERE row_group_id = 0`,
+    ),
+  );
+  const first = rows[0];
+  if (first === undefined || first.first_byte === null || first.end_byte === null) return undefined;
+  return { start: Number(first.first_byte), end: Number(first.end_byte) - 1 };
+}
+
+export interface ColumnInfo {
+  name: string;
+  type: string;
+}
+
+/** Column names and DuckDB types of a staged sample. */
+export async function describeSample(engine: Engine, sample: FileSample, format: FileFormat): Promise<ColumnInfo[]> {
+  const rows = await engineCall(sample.staged, format, () => engine.all(`DESCRIBE SELECT * FROM ${readerSql(sample.staged.path, format)}`));
+  return rows.map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
+}
+
+/** The first rows of a staged sample, parsed by DuckDB. */
+export async function firstRows(engine: Engine, sample: FileSample, format: FileFormat, limit: number): Promise<Row[]> {
+  return engineCall(sample.staged, format, () => engine.all(`SELECT * FROM ${readerSql(sample.staged.path, format)} LIMIT ${Math.trunc(limit)}`));
+}
+
+const FORMAT_NAMES: Record<FileFormat['filetype'], string> = { csv: 'CSV', parquet: 'Parquet', jsonl: 'JSON Lines' };
+
+/** Runs DuckDB work on a staged file; a failure becomes a config_error naming the S3 object, never the local path. */
+export async function engineCall<T>(staged: StagedFile, format: FileFormat, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    const url = s3Url(staged.bucket, staged.object.key);
+    const detail = (error instanceof Error ? error.message : String(error)).split(staged.path).join(url);
+    const firstLines = detail.split('\n').filter((line) => line.trim() !== '').slice(0, 6).join(' ');
+    throw configError(`${url} could not be read as ${FORMAT_NAMES[format.filetype]}: ${firstLines}. Check that the file is ${FORMAT_NAMES[format.filetype]} and the stream's format options match it.`, {
+      internalMessage: detail,
+    });
+  }
+}

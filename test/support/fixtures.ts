@@ -1,0 +1,75 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface Fixture {
+  key: string;
+  path: string;
+}
+
+/** Keys of the fixtures, for tests to name them. */
+export const FIXTURES = {
+  peopleCsv: 'csv/people.csv',
+  peopleGz: 'csv/archive/people-2023.csv.gz',
+  peopleZst: 'csv/archive/people-2022.csv.zst',
+  semicolonCsv: 'semicolon/data.csv',
+  headerlessCsv: 'headerless/data.csv',
+  eventsParquet: 'parquet/events.parquet',
+  itemsJsonl: 'jsonl/items.jsonl',
+  itemsJsonlGz: 'jsonl/more/items-2.jsonl.gz',
+  brokenParquet: 'corrupt/broken.parquet',
+  truncatedParquet: 'corrupt/truncated.parquet',
+  garbageGz: 'corrupt/garbage.csv.gz',
+  quotedName: "odd names/it's \"quoted\" (1).csv",
+} as const;
+
+export const MANY_PREFIX = 'many/';
+export const MANY_COUNT = 23;
+
+/** Generates every fixture with DuckDB itself (nothing binary is committed). */
+export async function generateFixtures(dir: string): Promise<Fixture[]> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const connection = await instance.connect();
+  const out = (name: string) => join(dir, name.replace(/[^A-Za-z0-9._-]/g, '_'));
+  const fixtures: Fixture[] = [];
+  const copy = async (key: string, select: string, options: string) => {
+    const path = out(key);
+    await connection.run(`COPY (${select}) TO '${path}' (${options})`);
+    fixtures.push({ key, path });
+  };
+  const people = (offset: number) =>
+    `SELECT i + ${offset} AS id, 'person ' || (i + ${offset}) || CASE WHEN i % 7 = 0 THEN ', jr' ELSE '' END AS name,
+            round(i * 1.25, 2) AS score, DATE '2024-01-01' + CAST(i AS INTEGER) AS joined
+     FROM range(50) t(i)`;
+  await copy(FIXTURES.peopleCsv, people(0), 'FORMAT csv, HEADER true');
+  await copy(FIXTURES.peopleGz, people(1000), 'FORMAT csv, HEADER true, COMPRESSION gzip');
+  await copy(FIXTURES.peopleZst, people(2000), 'FORMAT csv, HEADER true, COMPRESSION zstd');
+  await copy(FIXTURES.semicolonCsv, 'SELECT i AS code, \'v\' || i AS label FROM range(20) t(i)', "FORMAT csv, HEADER true, DELIMITER ';'");
+  await copy(FIXTURES.headerlessCsv, 'SELECT i AS a, i * 2 AS b, \'row\' || i AS c FROM range(20) t(i)', 'FORMAT csv, HEADER false');
+  await copy(
+    FIXTURES.eventsParquet,
+    `SELECT i AS event_id, 'type-' || (i % 13) AS kind, i * 0.5 AS amount, TIMESTAMP '2024-01-01' + INTERVAL (i) SECOND AS at
+     FROM range(300000) t(i)`,
+    'FORMAT parquet, ROW_GROUP_SIZE 100000',
+  );
+  await copy(FIXTURES.itemsJsonl, 'SELECT i AS sku, \'item \' || i AS title, [i, i + 1] AS tags FROM range(30) t(i)', 'FORMAT json');
+  await copy(FIXTURES.itemsJsonlGz, 'SELECT i + 100 AS sku, \'item \' || i AS title, [i] AS tags FROM range(30) t(i)', 'FORMAT json, COMPRESSION gzip');
+  await copy(FIXTURES.quotedName, 'SELECT 1 AS one', 'FORMAT csv, HEADER true');
+  for (let index = 0; index < MANY_COUNT; index++) {
+    await copy(`${MANY_PREFIX}part-${String(index).padStart(3, '0')}.csv`, `SELECT ${index} AS part`, 'FORMAT csv, HEADER true');
+  }
+  connection.closeSync();
+  instance.closeSync();
+
+  const raw = async (key: string, content: Buffer) => {
+    const path = out(key);
+    await writeFile(path, content);
+    fixtures.push({ key, path });
+  };
+  await raw(FIXTURES.brokenParquet, Buffer.from('this is not a parquet file, just text that ends in PAR1'.padEnd(4096, '.')));
+  const { readFile } = await import('node:fs/promises');
+  const events = await readFile(out(FIXTURES.eventsParquet));
+  await raw(FIXTURES.truncatedParquet, events.subarray(0, Math.floor(events.length / 2)));
+  await raw(FIXTURES.garbageGz, Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), Buffer.alloc(2048, 0x5a)]));
+  return fixtures;
+}
