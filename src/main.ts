@@ -19,8 +19,9 @@ async function run(invocation: Invocation): Promise<void> {
     case 'check':
       return checkCommand(invocation.config, out);
     case 'discover':
+      return notImplementedCommand('discover', { config: invocation.config }, out);
     case 'read':
-      return notImplementedCommand(invocation.command, invocation.config, out);
+      return notImplementedCommand('read', invocation, out);
   }
 }
 

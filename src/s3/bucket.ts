@@ -22,15 +22,15 @@ export class Bucket {
     this.client = createS3Client(settings, secrets);
   }
 
-  /** Every object under `prefix` (folder markers excluded), page by page. */
-  async *list(prefix: string): AsyncGenerator<S3Object> {
+  /** Every object under `prefix` (folder markers excluded), page by page (S3 pages hold up to 1,000 keys). */
+  async *list(prefix: string, pageSize?: number): AsyncGenerator<S3Object> {
     let continuationToken: string | undefined;
     do {
       let page;
       try {
         this.requests++;
         page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: continuationToken }),
+          new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: continuationToken, MaxKeys: pageSize }),
         );
       } catch (error) {
         throw mapAwsError(error, this.context({ operation: 'list', prefix }));

@@ -102,9 +102,23 @@ export async function engineCall<T>(staged: StagedFile, format: FileFormat, work
   } catch (error) {
     const url = s3Url(staged.bucket, staged.object.key);
     const detail = (error instanceof Error ? error.message : String(error)).split(staged.path).join(url);
-    const firstLines = detail.split('\n').filter((line) => line.trim() !== '').slice(0, 6).join(' ');
-    throw configError(`${url} could not be read as ${FORMAT_NAMES[format.filetype]}: ${firstLines}. Check that the file is ${FORMAT_NAMES[format.filetype]} and the stream's format options match it.`, {
+    throw configError(`${url} could not be read as ${FORMAT_NAMES[format.filetype]}: ${duckdbReason(detail)}. Check that the file is ${FORMAT_NAMES[format.filetype]} and the stream's format options match it.`, {
       internalMessage: detail,
     });
   }
+}
+
+/**
+ * The gist of a DuckDB error: its first lines, without the suggestions that
+ * name DuckDB options (the user sets the stream's format, not DuckDB) and
+ * without the echo of our SQL.
+ */
+export function duckdbReason(detail: string): string {
+  const kept: string[] = [];
+  for (const line of detail.split('\n')) {
+    const trimmed = line.trim();
+    if (/^(Possible Solution|LINE \d+:|file =|delimiter =)/.test(trimmed)) break;
+    if (trimmed !== '') kept.push(trimmed);
+  }
+  return kept.join(' ').replace(/\.$/, '');
 }

@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/engine.js';
+import { readerSql } from '../../src/engine/readers.js';
+import { sqlString } from '../../src/engine/sql.js';
+
+let dir: string;
+let engine: Engine;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'source-s3-engine-'));
+  engine = await Engine.create(dir);
+});
+afterAll(() => {
+  engine.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the sandboxed engine', () => {
+  it('reads files inside the staging directory', async () => {
+    writeFileSync(join(dir, 'ok.csv'), 'a,b\n1,x\n');
+    expect(await engine.all(`SELECT * FROM ${readerSql(join(dir, 'ok.csv'), { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 })}`)).toEqual([
+      { a: '1', b: 'x' },
+    ]);
+  });
+
+  it.each([
+    ["SELECT * FROM read_csv('/etc/passwd')"],
+    ["SELECT * FROM read_text('/etc/hostname')"],
+    ["SELECT * FROM glob('/tmp/*')"],
+    [`SELECT * FROM read_csv('${dir}/../../etc/passwd')`],
+    ["ATTACH '/tmp/source-s3-attack.db'"],
+    ['INSTALL httpfs'],
+    ['LOAD httpfs'],
+    ['SET enable_external_access = true'],
+    ["SET allowed_directories = ['/']"],
+    ["COPY (SELECT 1) TO '/tmp/source-s3-escape.csv'"],
+  ])('refuses %s', async (sql) => {
+    await expect(engine.all(sql)).rejects.toThrow(/Permission Error|locked|disabled|not allowed|Catalog Error|IO Error/);
+  });
+
+  it('runs with the configured limits and a locked configuration', async () => {
+    expect(await engine.setting('enable_external_access')).toBe(false);
+    expect(await engine.setting('lock_configuration')).toBe(true);
+    expect(await engine.setting('autoinstall_known_extensions')).toBe(false);
+    expect(await engine.setting('threads')).toBe('2');
+  });
+
+  it('reads a file whose name holds quotes, through quoted SQL', async () => {
+    const path = join(dir, `it's "odd"'); DROP TABLE x; --.csv`);
+    writeFileSync(path, 'v\n42\n');
+    expect(await engine.all(`SELECT * FROM ${readerSql(path, { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 })}`)).toEqual([{ v: '42' }]);
+  });
+
+  it('quotes CSV options safely', () => {
+    const sql = readerSql('/x.csv', { filetype: 'csv', encoding: 'latin-1', header: false, skipRows: 1, quoteChar: "'", nullValues: ["N'A"], columnNames: ['a"b'] });
+    expect(sql).toBe(`read_csv('/x.csv', header = false, quote = '''', encoding = 'latin-1', skip = 1, nullstr = ['N''A'], names = ['a"b'])`);
+    expect(() => sqlString('a\u0000b')).toThrow();
+  });
+});
