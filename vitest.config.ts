@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // End-to-end tests spawn the CLI; two workers fit the 2-core machines.
     maxWorkers: 2,
+    reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

@@ -1,8 +1,5 @@
 #!/usr/bin/env node
 import { parseInvocation, UsageError, type Invocation } from './cli.js';
-import { checkCommand } from './commands/check.js';
-import { notImplementedCommand } from './commands/not-yet.js';
-import { specCommand } from './commands/spec.js';
 import { asConnectorError, configError } from './protocol/errors.js';
 import { errorTraceMessage } from './protocol/messages.js';
 import { OutputWriter } from './protocol/output.js';
@@ -12,16 +9,17 @@ const out = new OutputWriter();
 /** Credentials from the environment are secrets too: never print them. */
 for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN']) out.redactor.add(process.env[name]);
 
+/** Commands are loaded on demand: `spec` should not pay for loading DuckDB and the AWS SDK. */
 async function run(invocation: Invocation): Promise<void> {
   switch (invocation.command) {
     case 'spec':
-      return specCommand(out);
+      return (await import('./commands/spec.js')).specCommand(out);
     case 'check':
-      return checkCommand(invocation.config, out);
+      return (await import('./commands/check.js')).checkCommand(invocation.config, out);
     case 'discover':
-      return notImplementedCommand('discover', { config: invocation.config }, out);
+      return (await import('./commands/not-yet.js')).notImplementedCommand('discover', { config: invocation.config }, out);
     case 'read':
-      return notImplementedCommand('read', invocation, out);
+      return (await import('./commands/not-yet.js')).notImplementedCommand('read', invocation, out);
   }
 }
 

@@ -9,6 +9,8 @@ export class ConnectorError extends Error {
   readonly failureType: FailureType;
   readonly internalMessage: string | undefined;
   readonly streamName: string | undefined;
+  /** Stack of an unexpected error (our bug); expected failures carry none. */
+  stackTrace: string | undefined;
 
   constructor(
     failureType: FailureType,
@@ -29,7 +31,7 @@ export class ConnectorError extends Error {
       streamName,
       cause: this.cause,
     });
-    copy.stack = this.stack;
+    copy.stackTrace = this.stackTrace;
     return copy;
   }
 }
@@ -44,8 +46,10 @@ export const transientError = (message: string, options?: { internalMessage?: st
 export function asConnectorError(error: unknown): ConnectorError {
   if (error instanceof ConnectorError) return error;
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new ConnectorError('system_error', `Unexpected internal error: ${detail}`, {
+  const wrapped = new ConnectorError('system_error', `Unexpected internal error: ${detail}`, {
     internalMessage: detail,
     cause: error,
   });
+  wrapped.stackTrace = error instanceof Error ? error.stack : undefined;
+  return wrapped;
 }

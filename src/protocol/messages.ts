@@ -35,7 +35,7 @@ export function errorTraceMessage(error: ConnectorError): AirbyteMessage {
         message: error.message,
         failure_type: error.failureType,
         ...(error.internalMessage === undefined ? {} : { internal_message: error.internalMessage }),
-        ...(error.failureType === 'system_error' && error.stack !== undefined ? { stack_trace: error.stack } : {}),
+        ...(error.stackTrace === undefined ? {} : { stack_trace: error.stackTrace }),
         ...(error.streamName === undefined ? {} : { stream_descriptor: { name: error.streamName } }),
       },
     },

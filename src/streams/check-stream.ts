@@ -1,5 +1,6 @@
 import type { FileStreamConfig, StreamConfig } from '../config/resolved.js';
 import { ConnectorError, configError } from '../protocol/errors.js';
+import { GlobMatcher } from '../s3/globs.js';
 import type { SourceContext } from './context.js';
 import { s3Url, streamFiles } from './files.js';
 import { describeSample, firstRows, stageSample } from './sample.js';
@@ -12,6 +13,7 @@ export interface StreamCheck {
 }
 
 const CHECK_ROWS = 10;
+const HINT_KEYS = 3;
 
 /**
  * Checks one stream: it matches at least one file, and the first matching
@@ -37,7 +39,7 @@ async function checkFileStream(context: SourceContext, stream: FileStreamConfig)
     first = object;
     break;
   }
-  if (first === undefined) throw noFilesError(context, stream);
+  if (first === undefined) throw await noFilesError(context, stream);
   const sample = await stageSample(bucket, staging, engine, first, stream.format);
   try {
     const columns = await describeSample(engine, sample, stream.format);
@@ -48,12 +50,21 @@ async function checkFileStream(context: SourceContext, stream: FileStreamConfig)
   }
 }
 
-function noFilesError(context: SourceContext, stream: FileStreamConfig): ConnectorError {
-  const { config } = context;
+/** Says where it looked, and shows a few keys that are there, since the usual cause is a typo in a glob. */
+async function noFilesError(context: SourceContext, stream: FileStreamConfig): Promise<ConnectorError> {
+  const { config, bucket } = context;
+  const matcher = new GlobMatcher(config.pathPrefix, stream.globs);
+  const nearby: string[] = [];
+  for await (const object of bucket.list(matcher.listPrefix, HINT_KEYS)) {
+    nearby.push(object.key.slice(config.pathPrefix.length));
+    if (nearby.length >= HINT_KEYS) break;
+  }
   const where = `s3://${config.bucket}/${config.pathPrefix}`;
   const since = config.startDate === undefined ? '' : ` modified on or after start_date ${config.startDate.toISOString()}`;
-  return configError(
-    `Stream "${stream.name}" matches no files${since}: no key under ${where} matches ${stream.globs.map((glob) => JSON.stringify(glob)).join(', ')}. Check path, the stream's globs${config.startDate === undefined ? '' : ' and start_date'}.`,
-    { streamName: stream.name },
-  );
+  const globs = stream.globs.map((glob) => JSON.stringify(glob)).join(', ');
+  const found = nearby.length === 0 ? '' : ` Keys there include: ${nearby.map((key) => JSON.stringify(key)).join(', ')}.`;
+  const fields = config.startDate === undefined ? "path and the stream's globs" : "path, the stream's globs and start_date";
+  return configError(`Stream "${stream.name}" matches no files${since}: no key under ${where} matches ${globs}.${found} Check ${fields}.`, {
+    streamName: stream.name,
+  });
 }

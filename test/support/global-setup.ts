@@ -22,7 +22,7 @@ let workDir: string | undefined;
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   workDir = await mkdtemp(join(tmpdir(), 'source-s3-tests-'));
   const serverOptions = { directory: join(workDir, 's3'), buckets: [BUCKET, EMPTY_BUCKET], keys: SERVER_KEYS };
-  server = spawn(process.execPath, ['--openssl-legacy-provider', join(import.meta.dirname, 's3rver-process.mjs'), JSON.stringify(serverOptions)], {
+  server = spawn(process.execPath, ['--openssl-legacy-provider', join(import.meta.dirname, '..', '..', 'scripts', 's3rver-process.mjs'), JSON.stringify(serverOptions)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {

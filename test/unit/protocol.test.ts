@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ConnectorError } from '../../src/protocol/errors.js';
+import { asConnectorError, ConnectorError } from '../../src/protocol/errors.js';
 import { errorTraceMessage, logMessage } from '../../src/protocol/messages.js';
 import { OutputWriter } from '../../src/protocol/output.js';
 import { SecretRedactor } from '../../src/protocol/redactor.js';
@@ -90,11 +90,12 @@ describe('SecretRedactor', () => {
 });
 
 describe('error TRACE messages', () => {
-  it('carry the failure type, stream and, for our bugs only, a stack trace', () => {
+  it('carry the failure type, stream and, for unexpected errors only, a stack trace', () => {
     const config = errorTraceMessage(new ConnectorError('config_error', 'fix it', { streamName: 's' }));
     expect(config.trace?.error).toEqual({ message: 'fix it', failure_type: 'config_error', stream_descriptor: { name: 's' } });
-    const system = errorTraceMessage(new ConnectorError('system_error', 'bug'));
-    expect(system.trace?.error?.stack_trace).toContain('ConnectorError');
+    const system = errorTraceMessage(asConnectorError(new TypeError('x is undefined')));
+    expect(system.trace?.error).toMatchObject({ failure_type: 'system_error', message: 'Unexpected internal error: TypeError: x is undefined' });
+    expect(system.trace?.error?.stack_trace).toContain('TypeError: x is undefined');
     expect(messageErrors(config)).toBe('');
     expect(messageErrors(system)).toBe('');
   });
