@@ -17,7 +17,7 @@ async function run(invocation: Invocation): Promise<void> {
     case 'check':
       return (await import('./commands/check.js')).checkCommand(invocation.config, out);
     case 'discover':
-      return (await import('./commands/not-yet.js')).notImplementedCommand('discover', { config: invocation.config }, out);
+      return (await import('./commands/discover.js')).discoverCommand(invocation.config, out);
     case 'read':
       return (await import('./commands/not-yet.js')).notImplementedCommand('read', invocation, out);
   }

@@ -23,6 +23,8 @@ export function engineLimits(): { threads: string; memoryLimit: string } {
 export class Engine {
   private readonly instance: DuckDBInstance;
   private readonly connection: DuckDBConnection;
+  /** Queries run one at a time on the connection; callers may be concurrent. */
+  private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(instance: DuckDBInstance, connection: DuckDBConnection) {
     this.instance = instance;
@@ -51,8 +53,9 @@ export class Engine {
 
   /** Runs a query and returns its rows as JSON-compatible objects. */
   async all(sql: string): Promise<Row[]> {
-    const reader = await this.connection.runAndReadAll(sql);
-    return reader.getRowObjectsJson() as Row[];
+    const result = this.queue.then(async () => (await this.connection.runAndReadAll(sql)).getRowObjectsJson() as Row[]);
+    this.queue = result.catch(() => undefined);
+    return result;
   }
 
   async setting(name: string): Promise<unknown> {

@@ -64,9 +64,11 @@ export class StagingArea {
 
   /**
    * The first `maxBytes` of a text object (decompressed when the key says .gz
-   * or .zst), cut after the last complete line. Fetches only about that much.
+   * or .zst). When the object is longer, the sample is cut where `recordEnd`
+   * says the last whole record ends (default: after the last newline).
+   * Fetches only about `maxBytes` (compressed objects: in 1 MiB ranged reads).
    */
-  async head(bucket: Bucket, object: S3Object, maxBytes: number): Promise<StagedFile> {
+  async head(bucket: Bucket, object: S3Object, maxBytes: number, recordEnd: (sample: Buffer) => number = lastLineEnd): Promise<StagedFile> {
     const compression = compressionOf(object.key);
     let text: Buffer;
     let fetched = 0;
@@ -93,7 +95,10 @@ export class StagingArea {
       }
       reachedEnd = fetched >= object.size && text.length <= maxBytes;
     }
-    if (!reachedEnd) text = cutAfterLastLine(text.subarray(0, maxBytes));
+    if (!reachedEnd) {
+      const sample = text.subarray(0, maxBytes);
+      text = sample.subarray(0, recordEnd(sample));
+    }
     const path = this.localPath(withoutCompressionSuffix(object.key));
     const handle = await open(path, 'w', 0o600);
     try {
@@ -157,8 +162,8 @@ export class StagingArea {
   }
 }
 
-/** Drops a trailing partial line, so a sample never ends mid-record (when it holds at least one newline). */
-export function cutAfterLastLine(text: Buffer): Buffer {
+/** Length up to and including the last newline (the whole text when it has none). */
+export function lastLineEnd(text: Buffer): number {
   const lastNewline = text.lastIndexOf(0x0a);
-  return lastNewline < 0 ? text : text.subarray(0, lastNewline + 1);
+  return lastNewline < 0 ? text.length : lastNewline + 1;
 }

@@ -1,6 +1,7 @@
 import type { FileFormat } from '../engine/formats.js';
 import type { Engine, Row } from '../engine/engine.js';
 import { readerSql } from '../engine/readers.js';
+import { lastRecordEnd } from '../engine/record-boundary.js';
 import { sqlString } from '../engine/sql.js';
 import { configError } from '../protocol/errors.js';
 import type { Bucket } from '../s3/bucket.js';
@@ -26,12 +27,20 @@ export interface FileSample {
 }
 
 /**
- * Stages a bounded sample of an object: the first lines of a text file, or the
- * footer (plus the first row group when it is small) of a Parquet file.
+ * Stages a bounded sample of an object: the first records of a text file, or
+ * the footer of a Parquet file, plus its first row group when `rows` is asked
+ * for and the group is small.
  */
-export async function stageSample(bucket: Bucket, staging: StagingArea, engine: Engine, object: S3Object, format: FileFormat): Promise<FileSample> {
+export async function stageSample(
+  bucket: Bucket,
+  staging: StagingArea,
+  engine: Engine,
+  object: S3Object,
+  format: FileFormat,
+  options: { rows: boolean } = { rows: true },
+): Promise<FileSample> {
   if (format.filetype !== 'parquet') {
-    return { staged: await staging.head(bucket, object, sampleBytes()), hasRows: true };
+    return { staged: await staging.head(bucket, object, sampleBytes(), (sample) => lastRecordEnd(sample, format)), hasRows: true };
   }
   const url = s3Url(bucket.name, object.key);
   if (object.size < 12) throw configError(`${url} is not a Parquet file: it is only ${object.size} bytes long.`);
@@ -53,6 +62,7 @@ export async function stageSample(bucket: Bucket, staging: StagingArea, engine: 
   }
   await staging.write(staged, 0, Buffer.from(PARQUET_MAGIC, 'latin1'));
   await staging.write(staged, tailStart, tail);
+  if (!options.rows) return { staged, hasRows: false };
   const firstGroup = await firstRowGroupRange(engine, staged);
   if (firstGroup === undefined) return { staged, hasRows: true };
   if (firstGroup.end - firstGroup.start > MAX_SAMPLE_ROW_GROUP_BYTES || firstGroup.start < 4 || firstGroup.end >= footerStart) {

@@ -21,7 +21,24 @@ export const FIXTURES = {
   truncatedParquet: 'corrupt/truncated.parquet',
   garbageGz: 'corrupt/garbage.csv.gz',
   quotedName: "odd names/it's \"quoted\" (1).csv",
+  allTypesParquet: 'types/all-types.parquet',
+  nestedJsonl: 'types/nested.jsonl',
+  tabCsv: 'tab/data.tsv',
+  multilineCsv: 'quoted/notes.csv',
+  driftJanuary: 'drift/2024-01.csv',
+  driftFebruary: 'drift/2024-02.csv',
+  driftMarch: 'drift/2024-03.csv',
 } as const;
+
+/** Every type DESIGN.md maps, as DuckDB writes it to Parquet. */
+export const ALL_TYPES_SELECT = `SELECT
+  1::TINYINT AS tiny, 2::SMALLINT AS small, 3::INTEGER AS int, 4::BIGINT AS big, 5::UBIGINT AS ubig,
+  1.5::FLOAT AS real, 2.5::DOUBLE AS dbl, 1234.567::DECIMAL(18,3) AS price,
+  'text'::VARCHAR AS name, '6f1c2d1e-9a3b-4c5d-8e7f-0a1b2c3d4e5f'::UUID AS uid,
+  DATE '2024-02-29' AS day, TIMESTAMP '2024-02-29 13:14:15.123456' AS local_ts, TIMESTAMPTZ '2024-02-29 13:14:15+02' AS zoned_ts,
+  TIME '13:14:15' AS clock, true AS flag, '\\xAA\\xBB'::BLOB AS bytes,
+  [1, 2, 3] AS numbers, ['a', NULL] AS words, {'x': 1, 'y': [1.5, 2.5], 'inner': {'z': 'deep'}} AS point,
+  MAP {'k1': 10, 'k2': 20} AS counts, NULL::INTEGER AS nothing`;
 
 export const MANY_PREFIX = 'many/';
 export const MANY_COUNT = 23;
@@ -55,6 +72,21 @@ export async function generateFixtures(dir: string): Promise<Fixture[]> {
   await copy(FIXTURES.itemsJsonl, 'SELECT i AS sku, \'item \' || i AS title, [i, i + 1] AS tags FROM range(30) t(i)', 'FORMAT json');
   await copy(FIXTURES.itemsJsonlGz, 'SELECT i + 100 AS sku, \'item \' || i AS title, [i] AS tags FROM range(30) t(i)', 'FORMAT json, COMPRESSION gzip');
   await copy(FIXTURES.quotedName, 'SELECT 1 AS one', 'FORMAT csv, HEADER true');
+  await copy(FIXTURES.allTypesParquet, `${ALL_TYPES_SELECT} UNION ALL SELECT ${'NULL, '.repeat(20)}NULL`, 'FORMAT parquet');
+  await copy(
+    FIXTURES.nestedJsonl,
+    `SELECT i AS id, {'name': 'n' || i, 'tags': ['t' || i], 'address': {'city': 'c' || i}} AS profile, i % 2 = 0 AS active, i * 0.5 AS ratio FROM range(5) t(i)`,
+    'FORMAT json',
+  );
+  await copy(FIXTURES.tabCsv, "SELECT i AS id, 'name ' || i AS name FROM range(10) t(i)", "FORMAT csv, HEADER true, DELIMITER '\t'");
+  await copy(
+    FIXTURES.multilineCsv,
+    `SELECT i AS id, 'first line ' || i || chr(10) || 'second, line "quoted" ' || repeat('x', i % 50) AS note, i * 2 AS score FROM range(400) t(i)`,
+    'FORMAT csv, HEADER true',
+  );
+  await copy(FIXTURES.driftJanuary, "SELECT i AS id, i * 10 AS amount, 'n' || i AS note FROM range(5) t(i)", 'FORMAT csv, HEADER true');
+  await copy(FIXTURES.driftFebruary, "SELECT i AS id, i * 10.5 AS amount, DATE '2024-02-01' AS booked FROM range(5) t(i)", 'FORMAT csv, HEADER true');
+  await copy(FIXTURES.driftMarch, "SELECT 'ID-' || i AS id, i AS amount, TIMESTAMP '2024-03-01 10:00:00' AS booked FROM range(5) t(i)", 'FORMAT csv, HEADER true');
   for (let index = 0; index < MANY_COUNT; index++) {
     await copy(`${MANY_PREFIX}part-${String(index).padStart(3, '0')}.csv`, `SELECT ${index} AS part`, 'FORMAT csv, HEADER true');
   }

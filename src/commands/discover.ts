@@ -1,0 +1,41 @@
+import { loadConfig } from '../config/load.js';
+import type { StreamConfig } from '../config/resolved.js';
+import { configError } from '../protocol/errors.js';
+import { catalogMessage } from '../protocol/messages.js';
+import type { OutputWriter } from '../protocol/output.js';
+import { airbyteStream } from '../streams/catalog.js';
+import { Limiter } from '../streams/concurrency.js';
+import { SourceContext } from '../streams/context.js';
+import { discoveryConcurrency, inferFileStreamSchema, type InferredSchema } from '../streams/schema.js';
+
+/** Prints one CATALOG message with a stream per configured stream (or the default stream). */
+export async function discoverCommand(configPath: string, out: OutputWriter): Promise<void> {
+  const { config, warnings } = await loadConfig(configPath, out.redactor);
+  for (const warning of warnings) await out.log('WARN', warning);
+  const context = await SourceContext.open(config, out.redactor);
+  try {
+    // One limiter for every file of every stream: the bound holds for the whole discovery.
+    const limiter = new Limiter(discoveryConcurrency());
+    const schemas = await Promise.all(config.streams.map((stream) => inferSchema(context, stream, limiter)));
+    const streams = config.streams.map((stream, index) => airbyteStream(stream, schemas[index]!));
+    for (const [index, schema] of schemas.entries()) {
+      const stream = config.streams[index]!;
+      if (schema.fileCount === 0) {
+        const dropped = stream.primaryKey.length > 0 ? ' Its primary_key is left out until files appear.' : '';
+        await out.log('WARN', `Stream "${stream.name}" matches no files yet; its schema has only the _ab_source_file_url and _ab_source_file_last_modified columns.${dropped}`);
+      }
+    }
+    await out.write(catalogMessage({ streams }));
+  } finally {
+    await context.close();
+  }
+}
+
+async function inferSchema(context: SourceContext, stream: StreamConfig, limiter: Limiter): Promise<InferredSchema> {
+  if (stream.kind === 'query') {
+    throw configError(`Stream "${stream.name}" uses a model query, which this version of source-s3 cannot run yet. Define it with globs and format instead.`, {
+      streamName: stream.name,
+    });
+  }
+  return inferFileStreamSchema(context, stream, limiter);
+}

@@ -1,0 +1,26 @@
+/**
+ * Runs at most `limit` tasks at once; the rest wait in order. One limiter can
+ * be shared by work of several streams, so the bound holds for the whole command.
+ */
+export class Limiter {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  /** Maps items through the limiter; results keep the input order. */
+  map<T, R>(items: readonly T[], work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+    return Promise.all(items.map((item, index) => this.run(() => work(item, index))));
+  }
+}

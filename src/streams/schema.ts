@@ -1,0 +1,88 @@
+import type { FileStreamConfig } from '../config/resolved.js';
+import { duckTypeToJsonSchema, mergeFields, parseDuckType, type DuckType, type JsonSchema } from '../engine/types.js';
+import { configError, ConnectorError } from '../protocol/errors.js';
+import type { S3Object } from '../s3/settings.js';
+import type { Limiter } from './concurrency.js';
+import type { SourceContext } from './context.js';
+import { streamFiles } from './files.js';
+import { describeSample, stageSample } from './sample.js';
+
+export const FILE_URL_COLUMN = '_ab_source_file_url';
+export const FILE_LAST_MODIFIED_COLUMN = '_ab_source_file_last_modified';
+
+/** Files sampled per stream for its schema: SOURCE_S3_SCHEMA_FILES, default 10 (the most recently modified). */
+export function schemaSampleFiles(): number {
+  const fromEnv = Number(process.env.SOURCE_S3_SCHEMA_FILES);
+  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : 10;
+}
+
+/** Files sampled at once during discovery: SOURCE_S3_DISCOVERY_CONCURRENCY, default 4. */
+export function discoveryConcurrency(): number {
+  const fromEnv = Number(process.env.SOURCE_S3_DISCOVERY_CONCURRENCY);
+  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : 4;
+}
+
+export interface InferredSchema {
+  /** Data columns, merged over the sampled files, in first-seen order (newest file first). */
+  columns: { name: string; type: DuckType }[];
+  /** The stream's JSON Schema, with the two `_ab_` columns. */
+  jsonSchema: JsonSchema;
+  /** Files the stream matched, and how many were sampled. */
+  fileCount: number;
+  sampledFiles: string[];
+}
+
+/** The newest files first; ties broken by key so the choice is stable. */
+export function newestFirst(objects: S3Object[]): S3Object[] {
+  return [...objects].sort((a, b) => b.lastModified.getTime() - a.lastModified.getTime() || a.key.localeCompare(b.key));
+}
+
+/**
+ * Infers a file stream's schema with DuckDB's DESCRIBE over bounded samples of
+ * its most recent files (text: the first records; Parquet: the footer only),
+ * merging columns by name and widening types that disagree.
+ */
+export async function inferFileStreamSchema(context: SourceContext, stream: FileStreamConfig, limiter: Limiter): Promise<InferredSchema> {
+  const { config, bucket, staging, engine } = context;
+  const objects: S3Object[] = [];
+  for await (const object of streamFiles(bucket, config.pathPrefix, stream, config.startDate)) objects.push(object);
+  const sampled = newestFirst(objects).slice(0, schemaSampleFiles());
+  const perFile = await limiter.map(sampled, async (object) => {
+    const sample = await stageSample(bucket, staging, engine, object, stream.format, { rows: false });
+    try {
+      const described = await describeSample(engine, sample, stream.format);
+      return described.map((column) => ({ name: column.name, type: parseColumnType(column.type, stream.name, column.name) }));
+    } catch (error) {
+      throw error instanceof ConnectorError ? error.withStream(stream.name) : error;
+    } finally {
+      await staging.release(sample.staged);
+    }
+  });
+  const columns = perFile.reduce((merged, fileColumns) => mergeFields(merged, fileColumns), [] as { name: string; type: DuckType }[]);
+  return {
+    columns,
+    jsonSchema: streamJsonSchema(columns),
+    fileCount: objects.length,
+    sampledFiles: sampled.map((object) => object.key),
+  };
+}
+
+function parseColumnType(text: string, streamName: string, column: string): DuckType {
+  try {
+    return parseDuckType(text);
+  } catch (error) {
+    throw configError(`Stream "${streamName}": column "${column}" has a type this connector cannot map (${text}).`, {
+      streamName,
+      internalMessage: (error as Error).message,
+    });
+  }
+}
+
+/** The JSON Schema of a file stream: its columns plus the file URL and last-modified time. */
+export function streamJsonSchema(columns: { name: string; type: DuckType }[]): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  for (const column of columns) properties[column.name] = duckTypeToJsonSchema(column.type);
+  properties[FILE_URL_COLUMN] = { type: 'string' };
+  properties[FILE_LAST_MODIFIED_COLUMN] = { type: 'string', format: 'date-time', airbyte_type: 'timestamp_with_timezone' };
+  return { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', additionalProperties: true, properties };
+}
