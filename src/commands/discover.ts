@@ -1,11 +1,11 @@
 import { loadConfig } from '../config/load.js';
 import type { StreamConfig } from '../config/resolved.js';
-import { configError } from '../protocol/errors.js';
 import { catalogMessage } from '../protocol/messages.js';
 import type { OutputWriter } from '../protocol/output.js';
 import { airbyteStream } from '../streams/catalog.js';
 import { Limiter } from '../streams/concurrency.js';
 import { SourceContext } from '../streams/context.js';
+import { queryStreamsNotSupported } from '../streams/files.js';
 import { discoveryConcurrency, inferFileStreamSchema, type InferredSchema } from '../streams/schema.js';
 
 /** Prints one CATALOG message with a stream per configured stream (or the default stream). */
@@ -32,10 +32,6 @@ export async function discoverCommand(configPath: string, out: OutputWriter): Pr
 }
 
 async function inferSchema(context: SourceContext, stream: StreamConfig, limiter: Limiter): Promise<InferredSchema> {
-  if (stream.kind === 'query') {
-    throw configError(`Stream "${stream.name}" uses a model query, which this version of source-s3 cannot run yet. Define it with globs and format instead.`, {
-      streamName: stream.name,
-    });
-  }
+  if (stream.kind === 'query') throw queryStreamsNotSupported(stream);
   return inferFileStreamSchema(context, stream, limiter);
 }

@@ -2,7 +2,7 @@ import type { FileStreamConfig, StreamConfig } from '../config/resolved.js';
 import { ConnectorError, configError } from '../protocol/errors.js';
 import { GlobMatcher } from '../s3/globs.js';
 import type { SourceContext } from './context.js';
-import { s3Url, streamFiles } from './files.js';
+import { queryStreamsNotSupported, s3Url, streamFiles } from './files.js';
 import { describeSample, firstRows, stageSample } from './sample.js';
 
 export interface StreamCheck {
@@ -20,11 +20,7 @@ const HINT_KEYS = 3;
  * file can be opened and its first rows parsed. Reads only a bounded sample.
  */
 export async function checkStream(context: SourceContext, stream: StreamConfig): Promise<StreamCheck> {
-  if (stream.kind === 'query') {
-    throw configError(`Stream "${stream.name}" uses a model query, which this version of source-s3 cannot run yet. Define it with globs and format instead.`, {
-      streamName: stream.name,
-    });
-  }
+  if (stream.kind === 'query') throw queryStreamsNotSupported(stream);
   try {
     return await checkFileStream(context, stream);
   } catch (error) {
