@@ -65,6 +65,9 @@ export async function parseInvocation(args: string[], printHelp: (text: string) 
     throw new UsageError(/[.!?]$/.test(message) ? message : `${message}.`, await instance.getHelp());
   }
   if (helpShown) return undefined;
+  for (const option of ['config', 'catalog', 'state']) {
+    if (Array.isArray(parsed[option])) throw new UsageError(`--${option} was given more than once.`, await instance.getHelp());
+  }
   const command = String(parsed._[0]);
   switch (command) {
     case 'spec':

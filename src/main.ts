@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseInvocation, UsageError, type Invocation } from './cli.js';
-import { asConnectorError, configError } from './protocol/errors.js';
+import { asConnectorError, configError, transientError } from './protocol/errors.js';
 import { errorTraceMessage } from './protocol/messages.js';
 import { OutputWriter } from './protocol/output.js';
 
@@ -33,7 +33,8 @@ async function fail(error: unknown): Promise<void> {
 async function main(): Promise<number> {
   let invocation: Invocation | undefined;
   try {
-    invocation = await parseInvocation(process.argv.slice(2), (help) => process.stdout.write(`${help}\n`));
+    // Help is for people: stderr, so stdout stays protocol messages only.
+    invocation = await parseInvocation(process.argv.slice(2), (help) => process.stderr.write(`${help}\n`));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     process.stderr.write(`${error.usage}\n\n`);
@@ -53,6 +54,14 @@ async function main(): Promise<number> {
 async function exitAfterFlush(code: number): Promise<never> {
   await out.flush();
   process.exit(code);
+}
+
+// Orchestrators cancel with SIGTERM: say so on stdout, then exit so the 'exit'
+// handlers remove the staging directory (a signal's default action would skip them).
+for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  process.once(signal, () => {
+    void fail(transientError(`Interrupted by ${signal} before finishing; run the command again.`)).finally(() => exitAfterFlush(code));
+  });
 }
 
 for (const event of ['uncaughtException', 'unhandledRejection'] as const) {

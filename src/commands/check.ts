@@ -15,7 +15,12 @@ export async function checkCommand(configPath: string, out: OutputWriter): Promi
     const { config, warnings } = await loadConfig(configPath, out.redactor);
     for (const warning of warnings) await out.log('WARN', warning);
     const results = await checkConnection(config, out);
-    const summary = results.map((result) => `stream "${result.stream}": ${result.file} (${result.columns} columns, ${result.rowsParsed} rows parsed)`);
+    const summary = results.map(
+      (result) =>
+        `stream "${result.stream}": ${result.file} (${result.columns} columns, ${
+          result.rowsSkipped === undefined ? `${result.rowsParsed} rows parsed` : `schema read from the footer; rows not sampled: ${result.rowsSkipped}`
+        })`,
+    );
     await out.write(connectionStatusMessage('SUCCEEDED', `Connected to s3://${config.bucket}/${config.pathPrefix}; ${summary.join('; ')}.`));
   } catch (error) {
     const failure = asConnectorError(error);

@@ -3,6 +3,7 @@ import type { SourceS3Config } from '../generated/config.js';
 import { configError } from '../protocol/errors.js';
 import type { SecretRedactor } from '../protocol/redactor.js';
 import { resolveConfig } from './resolve.js';
+import { semanticProblems } from './semantic.js';
 import type { ResolvedConfig } from './resolved.js';
 import { collectSecretValues } from './schema-walk.js';
 import { configSchema } from './spec.js';
@@ -53,10 +54,9 @@ export function validateConfig(raw: unknown, redactor: SecretRedactor): { config
   const schema = configSchema();
   for (const secret of collectSecretValues(schema, raw)) redactor.add(secret);
   validator ??= compileConfigValidator(schema);
-  const problems = validator(raw);
+  const problems = [...validator(raw), ...semanticProblems(raw)];
   if (problems.length > 0) {
-    const plural = problems.length === 1 ? 'problem' : `${problems.length} problems`;
-    throw configError(`Invalid configuration (${plural}): ${problems.join('; ')}.`);
+    throw configError(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join('; ')}.`);
   }
   return resolveConfig(raw as SourceS3Config, schema);
 }

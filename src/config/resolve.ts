@@ -1,7 +1,7 @@
 import type { Format, SourceS3Config, Streams } from '../generated/config.js';
-import { configError } from '../protocol/errors.js';
 import type { FileFormat, FileStreamConfig, FileType, ResolvedConfig, StreamConfig } from './resolved.js';
 import { selectedVariant } from './schema-walk.js';
+import { withScheme } from './semantic.js';
 import type { JsonSchema } from './spec.js';
 
 /** File name endings of each file type; compressed variants are read transparently. */
@@ -11,96 +11,34 @@ export const FILE_EXTENSIONS: Record<FileType, string[]> = {
   jsonl: ['.jsonl', '.jsonl.gz', '.jsonl.zst', '.ndjson', '.ndjson.gz', '.ndjson.zst'],
 };
 
-/** Semantic checks ajv cannot express, then defaults and normalization. */
+/** Defaults and normalization of a config that passed validation. */
 export function resolveConfig(raw: SourceS3Config, schema: JsonSchema): { config: ResolvedConfig; warnings: string[] } {
-  const problems: string[] = [];
-  const warnings = unknownFieldWarnings(schema, raw, '');
-
-  const bucket = raw.bucket.trim();
-  if (/^s3:\/\//i.test(bucket) || bucket.includes('/')) {
-    problems.push(`bucket must be the bucket name only, e.g. my-bucket (got "${bucket}"); put any folder in path`);
-  }
-
   const pathPrefix = normalizePath(raw.path ?? '');
-  if (/^s3:\/\//i.test((raw.path ?? '').trim())) {
-    problems.push('path must be a folder inside the bucket, e.g. exports/daily, not an s3:// URL');
-  }
-
-  let endpoint: string | undefined;
-  if (raw.endpoint !== undefined && raw.endpoint.trim() !== '') {
-    endpoint = normalizeEndpoint(raw.endpoint.trim(), problems);
-  }
-
-  const credentials = raw.credentials;
-  if (credentials.auth_type === 'iam_role') {
-    const hasKey = nonEmpty(credentials.aws_access_key_id);
-    const hasSecret = nonEmpty(credentials.aws_secret_access_key);
-    if (hasKey && !hasSecret) problems.push('credentials.aws_secret_access_key is required when credentials.aws_access_key_id is set');
-    if (hasSecret && !hasKey) problems.push('credentials.aws_access_key_id is required when credentials.aws_secret_access_key is set');
-  }
-
-  let startDate: Date | undefined;
-  if (raw.start_date !== undefined) startDate = new Date(raw.start_date);
-
+  const endpoint = raw.endpoint?.trim() ? new URL(withScheme(raw.endpoint.trim())).toString().replace(/\/$/, '') : undefined;
   const fileType: FileType = raw.file_type ?? 'csv';
   const streams =
     raw.streams === undefined || raw.streams.length === 0
       ? [defaultStream(raw, pathPrefix, fileType)]
-      : raw.streams.map((stream, index) => resolveStream(stream, index, fileType, problems));
-
-  const seen = new Map<string, number>();
-  streams.forEach((stream, index) => {
-    const earlier = seen.get(stream.name);
-    if (earlier !== undefined) problems.push(`streams[${index}].name "${stream.name}" is already used by streams[${earlier}]; stream names must be unique`);
-    else seen.set(stream.name, index);
-  });
-
-  if (problems.length > 0) {
-    const plural = problems.length === 1 ? 'problem' : `${problems.length} problems`;
-    throw configError(`Invalid configuration (${plural}): ${problems.join('; ')}.`);
-  }
-
+      : raw.streams.map((stream) => resolveStream(stream, fileType));
   return {
     config: {
-      bucket,
+      bucket: raw.bucket.trim(),
       region: raw.region?.trim() || 'us-east-1',
-      credentials,
+      credentials: raw.credentials,
       ...(endpoint === undefined ? {} : { endpoint }),
       forcePathStyle: raw.force_path_style ?? false,
       pathPrefix,
-      ...(startDate === undefined ? {} : { startDate }),
+      ...(raw.start_date === undefined ? {} : { startDate: new Date(raw.start_date) }),
       streams,
     },
-    warnings,
+    warnings: unknownFieldWarnings(schema, raw, ''),
   };
 }
-
-const nonEmpty = (value: string | undefined): boolean => value !== undefined && value !== '';
 
 /** 'a/b', '/a/b/', 'a/b/' -> 'a/b/'; '' or '/' -> '' */
 export function normalizePath(path: string): string {
   const trimmed = path.trim().replace(/^\/+|\/+$/g, '');
   return trimmed === '' ? '' : `${trimmed}/`;
-}
-
-function normalizeEndpoint(endpoint: string, problems: string[]): string | undefined {
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`;
-  let url: URL;
-  try {
-    url = new URL(withScheme);
-  } catch {
-    problems.push(`endpoint "${endpoint}" is not a valid URL; use e.g. http://localhost:9000 or https://s3.example.com`);
-    return undefined;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    problems.push(`endpoint must use http:// or https:// (got ${url.protocol}//)`);
-    return undefined;
-  }
-  if (url.username !== '' || url.password !== '') {
-    problems.push('endpoint must not contain a user name or password; put credentials in credentials');
-    return undefined;
-  }
-  return url.toString().replace(/\/$/, '');
 }
 
 function defaultStream(raw: SourceS3Config, pathPrefix: string, fileType: FileType): FileStreamConfig {
@@ -111,6 +49,7 @@ function defaultStream(raw: SourceS3Config, pathPrefix: string, fileType: FileTy
     globs: FILE_EXTENSIONS[fileType].map((extension) => `**/*${extension}`),
     format: defaultFormat(fileType),
     primaryKey: [],
+    isDefault: true,
   };
 }
 
@@ -118,22 +57,10 @@ function defaultFormat(fileType: FileType): FileFormat {
   return fileType === 'csv' ? { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 } : { filetype: fileType };
 }
 
-function resolveStream(stream: Streams[number], index: number, fileType: FileType, problems: string[]): StreamConfig {
-  const where = `streams[${index}]`;
+function resolveStream(stream: Streams[number], fileType: FileType): StreamConfig {
   const primaryKey = stream.primary_key ?? [];
-  if (stream.query !== undefined) {
-    const extra = (['globs', 'format'] as const).filter((field) => stream[field] !== undefined);
-    if (extra.length > 0) {
-      problems.push(`${where} (${stream.name}) has both query and ${extra.join(' and ')}: a model query names its files itself; remove ${extra.join(' and ')}`);
-    }
-    return { kind: 'query', name: stream.name, query: stream.query, primaryKey };
-  }
-  const globs = stream.globs ?? ['**'];
-  globs.forEach((glob, globIndex) => {
-    if (glob.startsWith('/')) problems.push(`${where}.globs[${globIndex}] "${glob}" must be relative to path; drop the leading /`);
-    if (/^s3:\/\//i.test(glob)) problems.push(`${where}.globs[${globIndex}] must be a pattern relative to path, not an s3:// URL`);
-  });
-  return { kind: 'files', name: stream.name, globs, format: resolveFormat(stream.format, fileType), primaryKey };
+  if (stream.query !== undefined) return { kind: 'query', name: stream.name, query: stream.query, primaryKey };
+  return { kind: 'files', name: stream.name, globs: stream.globs ?? ['**'], format: resolveFormat(stream.format, fileType), primaryKey, isDefault: false };
 }
 
 function resolveFormat(format: Format | undefined, fileType: FileType): FileFormat {

@@ -13,6 +13,8 @@ export interface FileStreamConfig extends StreamBase {
   kind: 'files';
   globs: string[];
   format: FileFormat;
+  /** The stream made from path and file_type when no streams are configured. */
+  isDefault: boolean;
 }
 
 /** A stream defined by a SQL model query. */

@@ -7,15 +7,23 @@ const AIRBYTE_KEYWORDS = ['airbyte_secret', 'airbyte_hidden', 'order', 'pattern_
 
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
+/** A real instant: Date.parse would roll 2024-02-30 over to March 1st, so the calendar date is checked too. */
 export function isValidDateTime(text: string): boolean {
-  return DATE_TIME.test(text) && !Number.isNaN(Date.parse(text));
+  if (!DATE_TIME.test(text) || Number.isNaN(Date.parse(text))) return false;
+  return isRealDate(text.slice(0, 10));
+}
+
+function isRealDate(text: string): boolean {
+  const [year, month, day] = text.split('-').map(Number) as [number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
 export function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, discriminator: true, verbose: true, strict: true, strictTypes: false });
   ajv.addVocabulary(AIRBYTE_KEYWORDS);
   ajv.addFormat('date-time', isValidDateTime);
-  ajv.addFormat('date', (text: string) => /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(text)));
+  ajv.addFormat('date', (text: string) => /^\d{4}-\d{2}-\d{2}$/.test(text) && isRealDate(text));
   ajv.addFormat('uri', (text: string) => URL.canParse(text));
   return ajv;
 }

@@ -4,33 +4,55 @@ const NEWLINE = 0x0a;
 
 /**
  * Where a sample of a text file may be cut so it ends after a whole record:
- * the byte after the last newline that is not inside a quoted CSV field
- * (a quoted field may hold newlines; cutting there would break the sniffer).
+ * just past the last newline that is not inside a quoted CSV field (a quoted
+ * field may hold newlines; cutting there would break DuckDB's sniffer).
  * JSON Lines escape newlines inside strings, so any newline ends a record.
- * Returns the sample length when no such newline exists.
+ * UTF-16 files are scanned in 2-byte code units. Returns 0 when the sample
+ * holds no whole record.
  */
 export function lastRecordEnd(sample: Buffer, format: FileFormat): number {
-  if (format.filetype !== 'csv') {
-    const last = sample.lastIndexOf(NEWLINE);
-    return last < 0 ? sample.length : last + 1;
-  }
+  const units = format.filetype === 'csv' && format.encoding === 'utf-16' ? utf16Units(sample) : byteUnits(sample);
+  if (format.filetype !== 'csv') return lastNewlineEnd(units);
+  const quoting = format.quoteChar !== '';
   const quote = (format.quoteChar ?? '"').charCodeAt(0);
   const escape = (format.escapeChar ?? format.quoteChar ?? '"').charCodeAt(0);
-  // An empty quote_char turns quoting off.
-  const quoting = format.quoteChar !== '';
   let inQuotes = false;
-  let end = -1;
-  for (let index = 0; index < sample.length; index++) {
-    const byte = sample[index]!;
+  let end = 0;
+  for (let index = 0; index < units.count; index++) {
+    const unit = units.at(index);
     if (!quoting) {
-      if (byte === NEWLINE) end = index + 1;
-      continue;
-    }
-    if (inQuotes) {
-      if (byte === escape && escape !== quote) index++;
-      else if (byte === quote) inQuotes = false;
-    } else if (byte === quote) inQuotes = true;
-    else if (byte === NEWLINE) end = index + 1;
+      if (unit === NEWLINE) end = units.endOf(index);
+    } else if (inQuotes) {
+      if (unit === escape && escape !== quote) index++;
+      else if (unit === quote) inQuotes = false;
+    } else if (unit === quote) inQuotes = true;
+    else if (unit === NEWLINE) end = units.endOf(index);
   }
-  return end < 0 ? sample.length : end;
+  return end;
+}
+
+interface Units {
+  count: number;
+  at(index: number): number;
+  /** Byte offset just past unit `index`. */
+  endOf(index: number): number;
+}
+
+function byteUnits(sample: Buffer): Units {
+  return { count: sample.length, at: (index) => sample[index]!, endOf: (index) => index + 1 };
+}
+
+/** UTF-16 code units; big-endian when the file starts with the FE FF byte order mark, else little-endian. */
+function utf16Units(sample: Buffer): Units {
+  const bigEndian = sample[0] === 0xfe && sample[1] === 0xff;
+  return {
+    count: Math.floor(sample.length / 2),
+    at: (index) => (bigEndian ? sample.readUInt16BE(index * 2) : sample.readUInt16LE(index * 2)),
+    endOf: (index) => index * 2 + 2,
+  };
+}
+
+function lastNewlineEnd(units: Units): number {
+  for (let index = units.count - 1; index >= 0; index--) if (units.at(index) === NEWLINE) return units.endOf(index);
+  return 0;
 }

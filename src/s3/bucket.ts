@@ -48,15 +48,12 @@ export class Bucket {
     } while (continuationToken !== undefined);
   }
 
-  /** Whether anything exists under `prefix`; one request, which also proves credentials and bucket. */
+  /** Whether any object (not a folder marker) exists under `prefix`; usually one request, which also proves credentials and bucket. */
   async hasAnyObject(prefix: string): Promise<boolean> {
-    try {
-      this.requests++;
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix === '' ? undefined : prefix, MaxKeys: 1 }));
-      return (page.KeyCount ?? page.Contents?.length ?? 0) > 0;
-    } catch (error) {
-      throw mapAwsError(error, this.context({ operation: 'list', prefix }));
-    }
+    const objects = this.list(prefix, 100);
+    const first = await objects.next();
+    await objects.return(undefined);
+    return first.done !== true;
   }
 
   /**
@@ -98,6 +95,7 @@ export class Bucket {
       bucket: this.name,
       region: this.settings.region,
       authType: this.settings.credentials.auth_type,
+      forcePathStyle: this.settings.forcePathStyle,
       ...(this.settings.endpoint === undefined ? {} : { endpoint: this.settings.endpoint }),
       ...partial,
     };

@@ -1,4 +1,4 @@
-import { constants, gunzipSync } from 'node:zlib';
+import { constants, createGunzip, type Gunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 
 export type Compression = 'none' | 'gzip' | 'zstd';
@@ -16,36 +16,70 @@ export function withoutCompressionSuffix(name: string): string {
 }
 
 /**
- * Decompresses a growing prefix of a compressed file, as far as the bytes
- * received allow, so a sample can be taken without fetching the whole file.
+ * Decompresses the start of a compressed file as its bytes arrive, keeping at
+ * most `limit` bytes of output: memory stays bounded even for a file that
+ * expands a thousandfold, and the caller stops fetching once `full` is true.
  */
-export interface PrefixDecoder {
-  /** Adds compressed bytes; returns all decompressed bytes so far. */
-  push(chunk: Buffer): Buffer;
-}
+export abstract class PrefixDecoder {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  /** True once output beyond `limit` was produced (and dropped). */
+  full = false;
 
-export function prefixDecoder(compression: Exclude<Compression, 'none'>): PrefixDecoder {
-  return compression === 'gzip' ? new GzipPrefixDecoder() : new ZstdPrefixDecoder();
-}
+  constructor(private readonly limit: number) {}
 
-class GzipPrefixDecoder implements PrefixDecoder {
-  private compressed: Buffer[] = [];
+  /** Adds compressed bytes; resolves once their output has been taken. */
+  abstract push(chunk: Buffer): Promise<void>;
 
-  push(chunk: Buffer): Buffer {
-    this.compressed.push(chunk);
-    // SYNC_FLUSH makes zlib return what a truncated stream holds instead of failing.
-    return gunzipSync(Buffer.concat(this.compressed), { finishFlush: constants.Z_SYNC_FLUSH });
+  get output(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+
+  protected take(data: Uint8Array): void {
+    const room = this.limit - this.kept;
+    if (data.length > room) this.full = true;
+    if (room <= 0) return;
+    const piece = Buffer.from(data.buffer, data.byteOffset, Math.min(room, data.length));
+    this.chunks.push(Buffer.from(piece));
+    this.kept += piece.length;
   }
 }
 
-class ZstdPrefixDecoder implements PrefixDecoder {
-  private readonly output: Uint8Array[] = [];
-  private readonly decoder = new Decompress((data) => {
-    this.output.push(data);
-  });
+export function prefixDecoder(compression: Exclude<Compression, 'none'>, limit: number): PrefixDecoder {
+  return compression === 'gzip' ? new GzipPrefixDecoder(limit) : new ZstdPrefixDecoder(limit);
+}
 
-  push(chunk: Buffer): Buffer {
+class GzipPrefixDecoder extends PrefixDecoder {
+  private readonly gunzip: Gunzip = createGunzip();
+  private failure: Error | undefined;
+
+  constructor(limit: number) {
+    super(limit);
+    this.gunzip.on('data', (data: Buffer) => this.take(data));
+    this.gunzip.on('error', (error) => {
+      this.failure = error;
+    });
+  }
+
+  async push(chunk: Buffer): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error) => reject(error);
+      this.gunzip.once('error', onError);
+      this.gunzip.write(chunk);
+      // A sync flush hands over all output for the input so far, without waiting for the end of the stream.
+      this.gunzip.flush(constants.Z_SYNC_FLUSH, () => {
+        this.gunzip.removeListener('error', onError);
+        resolve();
+      });
+    });
+  }
+}
+
+class ZstdPrefixDecoder extends PrefixDecoder {
+  private readonly decoder = new Decompress((data) => this.take(data));
+
+  async push(chunk: Buffer): Promise<void> {
     this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-    return Buffer.concat(this.output);
   }
 }

@@ -9,6 +9,7 @@ export interface AwsErrorContext {
   region?: string;
   roleArn?: string;
   authType?: string;
+  forcePathStyle?: boolean;
 }
 
 const THROTTLING = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'RequestLimitExceeded', 'TooManyRequestsException', 'RequestThrottled', 'ServiceUnavailable']);
@@ -57,7 +58,15 @@ export function mapAwsError(raw: unknown, context: AwsErrorContext): ConnectorEr
   if (context.operation === 'assume role') return mapStsError(error, code, context, make);
 
   if (NETWORK_UNREACHABLE.has(code)) {
-    return make('config_error', `Cannot reach ${endpointName(context)} (${code})${attempts(error)}. Check endpoint (scheme, host, port) and that the server is running and reachable from this machine.`);
+    // Virtual-host addressing asks for <bucket>.<host>, which S3-compatible stores rarely resolve.
+    const pathStyleHint =
+      context.endpoint !== undefined && context.forcePathStyle === false && code === 'ENOTFOUND'
+        ? ` With force_path_style false the host asked for is ${context.bucket}.${new URL(context.endpoint).host}; S3-compatible stores usually need force_path_style: true.`
+        : '';
+    return make(
+      'config_error',
+      `Cannot reach ${endpointName(context)} (${code})${attempts(error)}. Check endpoint (scheme, host, port) and that the server is running and reachable from this machine.${pathStyleHint}`,
+    );
   }
   if (NETWORK_TRANSIENT.has(code)) {
     return make('transient_error', `The connection to ${endpointName(context)} failed (${code})${attempts(error)} while trying to ${context.operation} ${where(context)}. Try again later.`);

@@ -10,9 +10,9 @@ export class GlobMatcher {
   private readonly pathPrefix: string;
   private readonly matchers: ((relativeKey: string) => boolean)[];
 
-  constructor(pathPrefix: string, globs: string[]) {
+  constructor(pathPrefix: string, globs: string[], options: { caseInsensitive?: boolean } = {}) {
     this.pathPrefix = pathPrefix;
-    this.matchers = globs.map((glob) => picomatch(glob, { dot: true }));
+    this.matchers = globs.map((glob) => picomatch(glob, { dot: true, nocase: options.caseInsensitive === true }));
     this.listPrefix = pathPrefix + commonBase(globs);
   }
 

@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Bucket } from './bucket.js';
-import { compressionOf, prefixDecoder, withoutCompressionSuffix } from './compression.js';
+import { configError } from '../protocol/errors.js';
+import { withoutCompressionSuffix } from './compression.js';
+import { readTextPrefix } from './text-prefix.js';
 import { mapAwsError } from './errors.js';
 import type { S3Object } from './settings.js';
 
@@ -20,8 +22,8 @@ export interface StagedFile {
   complete: boolean;
 }
 
-/** Compressed bytes fetched per ranged request while sampling a compressed file. */
-const SAMPLE_CHUNK_BYTES = 1 << 20;
+/** A text sample grows past its size only to hold a first record that long, up to this. */
+const MAX_SAMPLE_BYTES = 64 << 20;
 
 /**
  * A private temporary directory holding staged objects. Files are streamed to
@@ -63,50 +65,36 @@ export class StagingArea {
   }
 
   /**
-   * The first `maxBytes` of a text object (decompressed when the key says .gz
-   * or .zst). When the object is longer, the sample is cut where `recordEnd`
-   * says the last whole record ends (default: after the last newline).
-   * Fetches only about `maxBytes` (compressed objects: in 1 MiB ranged reads).
+   * A sample of a text object: its first `maxBytes` (decompressed for .gz and
+   * .zst), cut where `recordEnd` says the last whole record ends (0: none yet).
+   * A first record longer than the sample makes the sample grow, up to
+   * `hardCap`; past that the file is refused with a clear message.
    */
-  async head(bucket: Bucket, object: S3Object, maxBytes: number, recordEnd: (sample: Buffer) => number = lastLineEnd): Promise<StagedFile> {
-    const compression = compressionOf(object.key);
-    let text: Buffer;
+  async head(
+    bucket: Bucket,
+    object: S3Object,
+    maxBytes: number,
+    recordEnd: (sample: Buffer) => number = lastLineEnd,
+    hardCap: number = MAX_SAMPLE_BYTES,
+  ): Promise<StagedFile> {
+    let limit = maxBytes;
     let fetched = 0;
-    let reachedEnd: boolean;
-    if (compression === 'none') {
-      const end = Math.min(object.size, maxBytes) - 1;
-      text = end < 0 ? Buffer.alloc(0) : await bucket.readRange(object.key, 0, end);
-      fetched = text.length;
-      reachedEnd = object.size <= maxBytes;
-    } else {
-      const decoder = prefixDecoder(compression);
-      text = Buffer.alloc(0);
-      while (fetched < object.size && text.length < maxBytes) {
-        const chunk = await bucket.readRange(object.key, fetched, Math.min(object.size, fetched + SAMPLE_CHUNK_BYTES) - 1);
-        fetched += chunk.length;
-        try {
-          text = decoder.push(chunk);
-        } catch (error) {
-          throw mapAwsError(
-            new Error(`cannot decompress ${compression} data: ${(error as Error).message}`),
-            bucket.context({ operation: 'read', key: object.key }),
-          );
-        }
+    for (;;) {
+      const prefix = await readTextPrefix(bucket, object, limit);
+      fetched += prefix.fetched;
+      const cut = prefix.whole ? prefix.text.length : recordEnd(prefix.text);
+      if (cut > 0 || prefix.whole) {
+        const path = this.localPath(withoutCompressionSuffix(object.key));
+        await writeFile(path, prefix.text.subarray(0, cut), { mode: 0o600 });
+        return { path, bucket: bucket.name, object, bytesFetched: fetched, complete: prefix.whole };
       }
-      reachedEnd = fetched >= object.size && text.length <= maxBytes;
+      if (limit >= hardCap) {
+        throw configError(
+          `The first record of s3://${bucket.name}/${object.key} is longer than ${hardCap} bytes, or the file has no line breaks where the stream's format expects them. Check the stream's format (delimiter, quote_char) and that the file is the expected type.`,
+        );
+      }
+      limit = Math.min(hardCap, limit * 4);
     }
-    if (!reachedEnd) {
-      const sample = text.subarray(0, maxBytes);
-      text = sample.subarray(0, recordEnd(sample));
-    }
-    const path = this.localPath(withoutCompressionSuffix(object.key));
-    const handle = await open(path, 'w', 0o600);
-    try {
-      await handle.writeFile(text);
-    } finally {
-      await handle.close();
-    }
-    return { path, bucket: bucket.name, object, bytesFetched: fetched, complete: reachedEnd };
   }
 
   /**
@@ -162,8 +150,7 @@ export class StagingArea {
   }
 }
 
-/** Length up to and including the last newline (the whole text when it has none). */
+/** Length up to and including the last newline; 0 when there is none. */
 export function lastLineEnd(text: Buffer): number {
-  const lastNewline = text.lastIndexOf(0x0a);
-  return lastNewline < 0 ? text.length : lastNewline + 1;
+  return text.lastIndexOf(0x0a) + 1;
 }

@@ -1,8 +1,8 @@
 import type { FileStreamConfig, StreamConfig } from '../config/resolved.js';
 import { ConnectorError, configError } from '../protocol/errors.js';
-import { GlobMatcher } from '../s3/globs.js';
 import type { SourceContext } from './context.js';
-import { queryStreamsNotSupported, s3Url, streamFiles } from './files.js';
+import { FILE_EXTENSIONS } from '../config/resolve.js';
+import { queryStreamsNotSupported, s3Url, streamFiles, streamMatcher } from './files.js';
 import { describeSample, firstRows, stageSample } from './sample.js';
 
 export interface StreamCheck {
@@ -10,6 +10,8 @@ export interface StreamCheck {
   file: string;
   columns: number;
   rowsParsed: number;
+  /** Why no rows were parsed (a Parquet file checked by its footer only). */
+  rowsSkipped?: string;
 }
 
 const CHECK_ROWS = 10;
@@ -40,7 +42,13 @@ async function checkFileStream(context: SourceContext, stream: FileStreamConfig)
   try {
     const columns = await describeSample(engine, sample, stream.format);
     const rows = sample.hasRows ? await firstRows(engine, sample, stream.format, CHECK_ROWS) : [];
-    return { stream: stream.name, file: s3Url(bucket.name, first.key), columns: columns.length, rowsParsed: rows.length };
+    return {
+      stream: stream.name,
+      file: s3Url(bucket.name, first.key),
+      columns: columns.length,
+      rowsParsed: rows.length,
+      ...(sample.rowsSkipped === undefined ? {} : { rowsSkipped: sample.rowsSkipped }),
+    };
   } finally {
     await staging.release(sample.staged);
   }
@@ -49,7 +57,7 @@ async function checkFileStream(context: SourceContext, stream: FileStreamConfig)
 /** Says where it looked, and shows a few keys that are there, since the usual cause is a typo in a glob. */
 async function noFilesError(context: SourceContext, stream: FileStreamConfig): Promise<ConnectorError> {
   const { config, bucket } = context;
-  const matcher = new GlobMatcher(config.pathPrefix, stream.globs);
+  const matcher = streamMatcher(config.pathPrefix, stream);
   const nearby: string[] = [];
   for await (const object of bucket.list(matcher.listPrefix, HINT_KEYS)) {
     nearby.push(object.key.slice(config.pathPrefix.length));
@@ -57,10 +65,14 @@ async function noFilesError(context: SourceContext, stream: FileStreamConfig): P
   }
   const where = `s3://${config.bucket}/${config.pathPrefix}`;
   const since = config.startDate === undefined ? '' : ` modified on or after start_date ${config.startDate.toISOString()}`;
-  const globs = stream.globs.map((glob) => JSON.stringify(glob)).join(', ');
   const found = nearby.length === 0 ? '' : ` Keys there include: ${nearby.map((key) => JSON.stringify(key)).join(', ')}.`;
-  const fields = config.startDate === undefined ? "path and the stream's globs" : "path, the stream's globs and start_date";
-  return configError(`Stream "${stream.name}" matches no files${since}: no key under ${where} matches ${globs}.${found} Check ${fields}.`, {
+  // The default stream has no globs of its own: point at what the user did set.
+  const wanted = stream.isDefault
+    ? `no file under ${where} ends in ${FILE_EXTENSIONS[stream.format.filetype].join(', ')}`
+    : `no key under ${where} matches ${stream.globs.map((glob) => JSON.stringify(glob)).join(', ')}`;
+  const fields = ['path', stream.isDefault ? 'file_type' : "the stream's globs", ...(config.startDate === undefined ? [] : ['start_date'])];
+  const check = fields.length === 2 ? fields.join(' and ') : `${fields.slice(0, -1).join(', ')} and ${fields.at(-1)}`;
+  return configError(`Stream "${stream.name}" matches no files${since}: ${wanted}.${found} Check ${check}.`, {
     streamName: stream.name,
   });
 }

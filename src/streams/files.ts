@@ -11,12 +11,17 @@ export async function* streamFiles(
   stream: FileStreamConfig,
   startDate: Date | undefined,
 ): AsyncGenerator<S3Object> {
-  const matcher = new GlobMatcher(pathPrefix, stream.globs);
+  const matcher = streamMatcher(pathPrefix, stream);
   for await (const object of bucket.list(matcher.listPrefix)) {
     if (!matcher.matches(object.key)) continue;
     if (startDate !== undefined && object.lastModified < startDate) continue;
     yield object;
   }
+}
+
+/** The default stream matches extensions in any case (REPORT.CSV too); configured globs match as written. */
+export function streamMatcher(pathPrefix: string, stream: FileStreamConfig): GlobMatcher {
+  return new GlobMatcher(pathPrefix, stream.globs, { caseInsensitive: stream.isDefault });
 }
 
 export function s3Url(bucket: string, key: string): string {

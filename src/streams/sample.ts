@@ -15,8 +15,11 @@ export function sampleBytes(): number {
   return Number.isInteger(fromEnv) && fromEnv >= 4096 ? fromEnv : 1 << 20;
 }
 
-/** A Parquet row group larger than this is not fetched for a sample; the footer alone is checked. */
-const MAX_SAMPLE_ROW_GROUP_BYTES = 64 << 20;
+/** A first Parquet row group larger than this is not fetched for `check`: SOURCE_S3_SAMPLE_ROW_GROUP_BYTES, default 64 MiB. */
+export function maxSampleRowGroupBytes(): number {
+  const fromEnv = Number(process.env.SOURCE_S3_SAMPLE_ROW_GROUP_BYTES);
+  return Number.isInteger(fromEnv) && fromEnv >= 0 ? fromEnv : 64 << 20;
+}
 const PARQUET_TAIL_GUESS = 64 << 10;
 const PARQUET_MAGIC = 'PAR1';
 
@@ -24,6 +27,8 @@ export interface FileSample {
   staged: StagedFile;
   /** True when rows can be read from the staged sample (false: Parquet footer only). */
   hasRows: boolean;
+  /** Why rows were not staged, when rows were asked for. */
+  rowsSkipped?: string;
 }
 
 /**
@@ -64,9 +69,14 @@ export async function stageSample(
   await staging.write(staged, tailStart, tail);
   if (!options.rows) return { staged, hasRows: false };
   const firstGroup = await firstRowGroupRange(engine, staged);
+  // No row group: an empty file, whose rows (none) DuckDB reads from the footer alone.
   if (firstGroup === undefined) return { staged, hasRows: true };
-  if (firstGroup.end - firstGroup.start > MAX_SAMPLE_ROW_GROUP_BYTES || firstGroup.start < 4 || firstGroup.end >= footerStart) {
-    return { staged, hasRows: false };
+  const groupBytes = firstGroup.end - firstGroup.start + 1;
+  if (groupBytes > maxSampleRowGroupBytes()) {
+    return { staged, hasRows: false, rowsSkipped: `its first row group is ${Math.round(groupBytes / (1 << 20))} MiB, more than a sample may fetch` };
+  }
+  if (firstGroup.start < 4 || firstGroup.end >= footerStart) {
+    return { staged, hasRows: false, rowsSkipped: 'its footer gives row group offsets outside the data area' };
   }
   await staging.fill(bucket, staged, firstGroup);
   return { staged, hasRows: true };
@@ -77,9 +87,12 @@ async function firstRowGroupRange(engine: Engine, staged: StagedFile): Promise<{
   const path = staged.path;
   const rows = await engineCall(staged, { filetype: 'parquet' }, () =>
     engine.all(
-      `SELECT min(coalesce(least(dictionary_page_offset, data_page_offset), data_page_offset)) AS first_byte,
-              max(coalesce(least(dictionary_page_offset, data_page_offset), data_page_offset) + total_compressed_size) AS end_byte
-       FROM parquet_metadata(${sqlString(path)}) WHERE row_group_id = 0`,
+      `WITH chunks AS (
+         -- Some writers store 0 for "no dictionary page"; only offsets past the PAR1 header are real.
+         SELECT CASE WHEN dictionary_page_offset >= 4 THEN least(dictionary_page_offset, data_page_offset) ELSE data_page_offset END AS chunk_start,
+                total_compressed_size
+         FROM parquet_metadata(${sqlString(path)}) WHERE row_group_id = 0)
+       SELECT min(chunk_start) AS first_byte, max(chunk_start + total_compressed_size) AS end_byte FROM chunks`,
     ),
   );
   const first = rows[0];

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -126,6 +126,7 @@ describe('auth mode default_chain', () => {
       env: { AWS_SHARED_CREDENTIALS_FILE: file, AWS_PROFILE: 'reporting' },
     });
     expect(status, message).toBe('SUCCEEDED');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('says where it looked when the chain has no credentials', async () => {

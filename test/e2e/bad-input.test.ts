@@ -68,9 +68,9 @@ describe('config problems are named field by field', () => {
     expect(message).toContain(`https://${local.host}`);
   });
 
-  it('names a start_date that is not a date-time', async () => {
-    const { message } = await check(localConfig({ start_date: '2024-02-30' }));
-    expect(message).toContain('start_date must look like YYYY-MM-DDTHH:mm:ssZ');
+  it('names a start_date that is not a date-time, or not a real date', async () => {
+    expect((await check(localConfig({ start_date: '2024-02-01' }))).message).toContain('start_date must look like YYYY-MM-DDTHH:mm:ssZ');
+    expect((await check(localConfig({ start_date: '2024-02-30T00:00:00Z' }))).message).toContain('(got "2024-02-30T00:00:00Z")');
   });
 });
 
@@ -108,6 +108,13 @@ describe('S3 problems get actionable messages', () => {
     expect(status).toBe('FAILED');
     expect(message).toBe(
       'Stream "typo" matches no files: no key under s3://source-s3-test/ matches "csv/peeple*.csv". Keys there include: "csv/archive/people-2022.csv.zst", "csv/archive/people-2023.csv.gz", "csv/people.csv". Check path and the stream\'s globs.',
+    );
+  });
+
+  it('a default stream with no files of its file_type names path and file_type, not globs', async () => {
+    const { message } = await check(localConfig({ path: 'jsonl', file_type: 'parquet' }));
+    expect(message).toBe(
+      'Stream "jsonl" matches no files: no file under s3://source-s3-test/jsonl/ ends in .parquet. Keys there include: "items.jsonl", "more/items-2.jsonl.gz". Check path and file_type.',
     );
   });
 
@@ -227,6 +234,12 @@ describe('command line', () => {
     expect(onlyMessage(result, 'TRACE').trace.error.message).toContain('Missing required argument: config');
   });
 
+  it('an option given twice', async () => {
+    const result = await runCli(['check', '--config', 'a.json', '--config', 'b.json']);
+    expect(result.code).toBe(2);
+    expect(onlyMessage(result, 'TRACE').trace.error.message).toContain('--config was given more than once.');
+  });
+
   it('a config file that does not exist', async () => {
     const result = await runCli(['discover', '--config', '/nonexistent/config.json']);
     expect(result.code).toBe(1);
@@ -239,9 +252,9 @@ describe('command line', () => {
     expect(onlyMessage(result, 'TRACE').trace.error.message).toBe('The catalog file /nonexistent/catalog.json does not exist.');
   });
 
-  it('discover and read say they are not implemented yet, after validating the config', async () => {
-    const result = await runCli(['discover', '--config', writeTempFile('config.json', localConfig())]);
+  it('read says it is not implemented yet, after validating the config and reading the catalog', async () => {
+    const result = await runCli(['read', '--config', writeTempFile('config.json', localConfig()), '--catalog', writeTempFile('catalog.json', { streams: [] })]);
     expect(result.code).toBe(1);
-    expect(onlyMessage(result, 'TRACE').trace.error.message).toBe('The discover command is not implemented yet in this version of source-s3.');
+    expect(onlyMessage(result, 'TRACE').trace.error.message).toBe('The read command is not implemented yet in this version of source-s3.');
   });
 });

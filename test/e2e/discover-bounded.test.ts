@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { endpoint, localConfig, onlyMessage, runCli, writeTempFile } from '../support/cli.js';
+import { check, endpoint, localConfig, onlyMessage, runCli, writeTempFile } from '../support/cli.js';
 import { BUCKET, USER_KEY_ID, USER_SECRET } from '../support/constants.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { FIXTURES } from '../support/fixtures.js';
@@ -74,6 +74,24 @@ afterAll(async () => {
   client.destroy();
   await proxy.stop();
   rmSync(workDir, { recursive: true, force: true });
+});
+
+describe('check reads the first rows of a large Parquet file through one row group', () => {
+  it('fetches the footer and the first row group only', async () => {
+    proxy.bytesByKey.clear();
+    const config = localConfig({ endpoint: proxyEndpoint, streams: [{ name: 'large', globs: [LARGE_PARQUET], format: { filetype: 'parquet' } }] });
+    const { status, message } = await check(config);
+    expect(status, message).toBe('SUCCEEDED');
+    expect(message).toContain('(3 columns, 10 rows parsed)');
+    expect(proxy.bytesFor(LARGE_PARQUET)).toBeLessThan(largeParquetBytes / 10);
+  });
+
+  it('says plainly when the first row group is too large to sample', async () => {
+    const config = localConfig({ endpoint: proxyEndpoint, streams: [{ name: 'large', globs: [LARGE_PARQUET], format: { filetype: 'parquet' } }] });
+    const { status, message } = await check(config, { env: { SOURCE_S3_SAMPLE_ROW_GROUP_BYTES: '1048576' } });
+    expect(status, message).toBe('SUCCEEDED');
+    expect(message).toMatch(/\(3 columns, schema read from the footer; rows not sampled: its first row group is \d+ MiB, more than a sample may fetch\)/);
+  });
 });
 
 describe('discovery reads a bounded number of bytes per file, whatever its size', () => {

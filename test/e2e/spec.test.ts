@@ -73,12 +73,13 @@ describe('spec', () => {
     expect(connection.properties.file_type.enum).toEqual(['csv', 'parquet', 'jsonl']);
   });
 
-  it('--help prints usage for people and exits 0', () => {
+  it('--help prints usage for people on stderr, keeps stdout for protocol messages, and exits 0', () => {
     const result = spawnSync(process.execPath, [CLI, '--help'], { env: cleanEnv(), encoding: 'utf8' });
     expect(result.status).toBe(0);
-    for (const command of ['spec', 'check', 'discover', 'read']) expect(result.stdout).toContain(`source-s3 ${command}`);
+    expect(result.stdout).toBe('');
+    for (const command of ['spec', 'check', 'discover', 'read']) expect(result.stderr).toContain(`source-s3 ${command}`);
     const readHelp = spawnSync(process.execPath, [CLI, 'read', '--help'], { env: cleanEnv(), encoding: 'utf8' });
     expect(readHelp.status).toBe(0);
-    expect(readHelp.stdout).toMatch(/--catalog.*\[required\]/);
+    expect(readHelp.stderr).toMatch(/--catalog.*\[required\]/);
   });
 });

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import { Bucket } from '../../src/s3/bucket.js';
@@ -9,6 +10,7 @@ import { endpoint } from '../support/cli.js';
 import { BUCKET, EXTERNAL_ID, ROLE_ARN, ROLE_BASE_KEY_ID, ROLE_BASE_SECRET, USER_KEY_ID, USER_SECRET } from '../support/constants.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { FIXTURES, MANY_COUNT, MANY_PREFIX } from '../support/fixtures.js';
+import { deleteObject, putObject, testClient } from '../support/s3-client.js';
 import { StsServer } from '../support/sts-server.js';
 
 const settings = (overrides: Partial<S3Settings> = {}): S3Settings => ({
@@ -98,6 +100,7 @@ describe('staging', () => {
     engine.close();
     bucket.destroy();
     await proxy.stop();
+    await staging.close();
   });
 
   const object = async (key: string) => (await collect(bucket.list(key))).find((candidate) => candidate.key === key)!;
@@ -147,6 +150,52 @@ describe('staging', () => {
     // Sparse on disk too.
     expect(statSync(sample.staged.path).blocks * 512).toBeLessThan(events.size * 0.5);
     await staging.release(sample.staged);
+  });
+
+  it('keeps memory bounded on a file that expands a thousandfold, fetching one small range', async () => {
+    const client = testClient();
+    const line = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n';
+    const expanded = Buffer.alloc(256 << 20, line);
+    await putObject(client, 'bomb/expands.csv.gz', gzipSync(expanded, { level: 9 }));
+    try {
+      const staged = await staging.head(bucket, await object('bomb/expands.csv.gz'), 1 << 20);
+      expect(staged.bytesFetched).toBe(64 << 10);
+      const size = statSync(staged.path).size;
+      expect(size).toBeLessThanOrEqual(1 << 20);
+      expect(size % line.length).toBe(0);
+      await staging.release(staged);
+    } finally {
+      await deleteObject(client, 'bomb/expands.csv.gz');
+      client.destroy();
+    }
+  });
+
+  it('refuses a .gz that is not gzip data as a config_error naming the file', async () => {
+    const client = testClient();
+    await putObject(client, 'fake/plain.csv.gz', 'id,name\n1,a\n');
+    try {
+      const error = await staging.head(bucket, await object('fake/plain.csv.gz'), 1 << 20).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ failureType: 'config_error', message: expect.stringContaining('s3://source-s3-test/fake/plain.csv.gz is not valid gzip data') });
+    } finally {
+      await deleteObject(client, 'fake/plain.csv.gz');
+      client.destroy();
+    }
+  });
+
+  it('grows a sample to hold a first record longer than it, up to a cap', async () => {
+    const client = testClient();
+    const longLine = `{"blob": "${'x'.repeat(9000)}"}\n{"blob": "short"}\n`;
+    await putObject(client, 'long/record.jsonl', longLine);
+    try {
+      const staged = await staging.head(bucket, await object('long/record.jsonl'), 4096);
+      expect(readFileSync(staged.path, 'utf8')).toBe(longLine);
+      await staging.release(staged);
+      const error = await staging.head(bucket, await object('long/record.jsonl'), 1024, undefined, 4096).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ failureType: 'config_error', message: expect.stringContaining('The first record of s3://source-s3-test/long/record.jsonl is longer than 4096 bytes') });
+    } finally {
+      await deleteObject(client, 'long/record.jsonl');
+      client.destroy();
+    }
   });
 
   it('removes its directory on close', async () => {

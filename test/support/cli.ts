@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
@@ -64,6 +64,8 @@ export async function runCli(args: string[], options: { env?: Record<string, str
 
 let dirCounter = 0;
 const tempRoot = mkdtempSync(join(tmpdir(), 'source-s3-cli-'));
+// Configs here hold the test secrets: never leave them behind.
+process.once('exit', () => rmSync(tempRoot, { recursive: true, force: true }));
 
 /** Writes a JSON (or raw text) file for the CLI to read and returns its path. */
 export function writeTempFile(name: string, content: unknown): string {

@@ -25,6 +25,7 @@ describe('config validation', () => {
         globs: ['**/*.jsonl', '**/*.jsonl.gz', '**/*.jsonl.zst', '**/*.ndjson', '**/*.ndjson.gz', '**/*.ndjson.zst'],
         format: { filetype: 'jsonl' },
         primaryKey: [],
+        isDefault: true,
       },
     ]);
   });
@@ -48,6 +49,7 @@ describe('config validation', () => {
       name: 's',
       globs: ['**'],
       primaryKey: [],
+      isDefault: false,
       format: { filetype: 'csv', delimiter: '\t', encoding: 'utf-8', header: false, skipRows: 2, nullValues: ['NA'], columnNames: ['a', 'b'] },
     });
   });
@@ -70,6 +72,10 @@ describe('config validation', () => {
     [{ bucket: 'b', credentials: user, endpoint: 'http://user:pw@host' }, 'endpoint must not contain a user name or password'],
     [{ bucket: 'b', credentials: user, path: 's3://b/data' }, 'path must be a folder inside the bucket'],
     [{ bucket: 'b', credentials: user, start_date: '2024-01-01' }, 'start_date must look like YYYY-MM-DDTHH:mm:ssZ'],
+    [{ bucket: 'b', credentials: user, start_date: '2024-02-30T00:00:00Z' }, 'start_date must look like YYYY-MM-DDTHH:mm:ssZ such as 2024-01-01T00:00:00Z (got "2024-02-30T00:00:00Z")'],
+    [{ bucket: '   ', credentials: user }, 'Invalid configuration (1 problem): bucket must not be blank.'],
+    [{ bucket: 'b', credentials: user, region: 'us east 1' }, 'region must look like us-east-1'],
+    [{ bucket: 's3://b', credentials: { auth_type: 'iam_user' }, streams: [{ name: 'x' }, { name: 'x' }] }, 'Invalid configuration (4 problems): credentials.aws_access_key_id is required for auth_type iam_user; credentials.aws_secret_access_key is required for auth_type iam_user; bucket must be the bucket name only'],
   ])('rejects %j with a message naming the field', (raw, expected) => {
     expect(problems(raw)).toContain(expected);
   });

@@ -48,6 +48,15 @@ describe('mapAwsError', () => {
     expect(mapAwsError(Object.assign(new Error('getaddrinfo ENOTFOUND x'), { code: 'ENOTFOUND' }), listing).message).toContain('Cannot reach AWS S3 (region us-east-1)');
   });
 
+  it('suggests force_path_style when a custom endpoint is asked for <bucket>.<host>', () => {
+    const error = mapAwsError(Object.assign(new Error('getaddrinfo ENOTFOUND data.minio.internal'), { code: 'ENOTFOUND' }), {
+      ...listing,
+      endpoint: 'http://minio.internal:9000',
+      forcePathStyle: false,
+    });
+    expect(error.message).toContain('the host asked for is data.minio.internal:9000; S3-compatible stores usually need force_path_style: true');
+  });
+
   it('says a listed object that vanished is worth a retry', () => {
     const error = mapAwsError(serviceError('NoSuchKey', 404), { operation: 'read', bucket: 'data', key: 'x.csv' });
     expect(error.failureType).toBe('transient_error');

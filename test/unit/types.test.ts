@@ -99,4 +99,21 @@ describe('lastRecordEnd', () => {
     const sample = Buffer.from('{"a":1}\n{"a":2}\n{"a":');
     expect(lastRecordEnd(sample, { filetype: 'jsonl' })).toBe(16);
   });
+
+  it('says 0 when no whole record fits', () => {
+    expect(lastRecordEnd(Buffer.from('{"a": "long'), { filetype: 'jsonl' })).toBe(0);
+    expect(lastRecordEnd(Buffer.from('h\n"never closed\n'), csv)).toBe(2);
+    expect(lastRecordEnd(Buffer.from('"never closed\n'), csv)).toBe(0);
+  });
+
+  it('scans UTF-16 in code units, so a cut never splits a character', () => {
+    const text = 'a,b\n1,"x\ny"\n2,"z';
+    const little = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const end = lastRecordEnd(little, { ...csv, encoding: 'utf-16' });
+    expect(end % 2).toBe(0);
+    expect(little.subarray(2, end).toString('utf16le')).toBe('a,b\n1,"x\ny"\n');
+    const big = Buffer.from(little);
+    big.swap16();
+    expect(lastRecordEnd(big, { ...csv, encoding: 'utf-16' })).toBe(end);
+  });
 });

@@ -1,0 +1,48 @@
+import { configError } from '../protocol/errors.js';
+import type { Bucket } from './bucket.js';
+import { compressionOf, prefixDecoder } from './compression.js';
+import type { S3Object } from './settings.js';
+
+/** First and largest ranged read while decompressing a sample: small files cost one small request. */
+const FIRST_RANGE_BYTES = 64 << 10;
+const MAX_RANGE_BYTES = 1 << 20;
+
+export interface TextPrefix {
+  /** Up to `limit` bytes of the (decompressed) text. */
+  text: Buffer;
+  /** True when `text` is the whole file. */
+  whole: boolean;
+  /** Bytes fetched from S3. */
+  fetched: number;
+}
+
+/**
+ * The first `limit` bytes of an object's text: a ranged read for plain files;
+ * for .gz/.zst, growing ranged reads decompressed as they arrive, until
+ * `limit` bytes of text are out or the file ends.
+ */
+export async function readTextPrefix(bucket: Bucket, object: S3Object, limit: number): Promise<TextPrefix> {
+  const compression = compressionOf(object.key);
+  if (compression === 'none') {
+    const end = Math.min(object.size, limit) - 1;
+    const text = end < 0 ? Buffer.alloc(0) : await bucket.readRange(object.key, 0, end);
+    return { text, whole: object.size <= limit, fetched: text.length };
+  }
+  const decoder = prefixDecoder(compression, limit);
+  let fetched = 0;
+  let rangeBytes = FIRST_RANGE_BYTES;
+  while (fetched < object.size && !decoder.full) {
+    const chunk = await bucket.readRange(object.key, fetched, Math.min(object.size, fetched + rangeBytes) - 1);
+    fetched += chunk.length;
+    rangeBytes = Math.min(MAX_RANGE_BYTES, rangeBytes * 2);
+    try {
+      await decoder.push(chunk);
+    } catch (error) {
+      const name = compression === 'gzip' ? 'gzip' : 'zstd';
+      throw configError(
+        `s3://${bucket.name}/${object.key} is not valid ${name} data (${(error as Error).message}), though its name ends in .${compression === 'gzip' ? 'gz' : 'zst'}. Fix or rename the file, or exclude it with the stream's globs.`,
+      );
+    }
+  }
+  return { text: decoder.output, whole: fetched >= object.size && !decoder.full, fetched };
+}
