@@ -118,8 +118,28 @@ try {
   writeFileSync(invalidPath, JSON.stringify({ bucket, credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam::123456789012:role/reader' }, file_type: 'xlsx' }));
   run(['check', '--config', invalidPath], 'schema violations');
 
-  section('discover and read (coming in the next issues)');
-  run(['discover', '--config', configPath]);
+  section('discover: schemas inferred from bounded samples (Parquet: footer only)');
+  const discovered = spawnSync(process.execPath, [cli, 'discover', '--config', configPath], { encoding: 'utf8' });
+  console.log(`$ source-s3 discover --config ${configPath}`);
+  for (const line of discovered.stdout.split('\n').filter(Boolean)) {
+    const message = JSON.parse(line);
+    if (message.type !== 'CATALOG') {
+      console.log(line);
+      continue;
+    }
+    for (const stream of message.catalog.streams) {
+      const columns = Object.entries(stream.json_schema.properties).map(([name, schema]) => {
+        const types = [schema.type].flat().filter((type) => type !== 'null').join('|');
+        return `${name}: ${types}${schema.format ? ` (${schema.format})` : ''}`;
+      });
+      console.log(`  stream ${stream.name}${stream.source_defined_primary_key ? ` [primary key ${stream.source_defined_primary_key.flat().join(', ')}]` : ''}`);
+      for (const column of columns) console.log(`    ${column}`);
+    }
+  }
+  console.log(`(exit code ${discovered.status}; the CATALOG message above is shown as a summary)`);
+
+  section('read (coming in the next issue)');
+  run(['read', '--config', configPath, '--catalog', configPath]);
 } finally {
   server.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });
