@@ -10,7 +10,7 @@ const out = new OutputWriter();
 for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN']) out.redactor.add(process.env[name]);
 
 /** Commands are loaded on demand: `spec` should not pay for loading DuckDB and the AWS SDK. */
-async function run(invocation: Invocation): Promise<void> {
+async function run(invocation: Invocation): Promise<number | void> {
   switch (invocation.command) {
     case 'spec':
       return (await import('./commands/spec.js')).specCommand(out);
@@ -19,7 +19,7 @@ async function run(invocation: Invocation): Promise<void> {
     case 'discover':
       return (await import('./commands/discover.js')).discoverCommand(invocation.config, out);
     case 'read':
-      return (await import('./commands/not-yet.js')).notImplementedCommand('read', invocation, out);
+      return (await import('./commands/read.js')).readCommand(invocation, out);
   }
 }
 
@@ -43,8 +43,7 @@ async function main(): Promise<number> {
   }
   if (invocation === undefined) return 0;
   try {
-    await run(invocation);
-    return 0;
+    return (await run(invocation)) ?? 0;
   } catch (error) {
     await fail(error);
     return 1;

@@ -50,6 +50,7 @@ function defaultStream(raw: SourceS3Config, pathPrefix: string, fileType: FileTy
     format: defaultFormat(fileType),
     primaryKey: [],
     isDefault: true,
+    onError: 'fail',
   };
 }
 
@@ -60,7 +61,15 @@ function defaultFormat(fileType: FileType): FileFormat {
 function resolveStream(stream: Streams[number], fileType: FileType): StreamConfig {
   const primaryKey = stream.primary_key ?? [];
   if (stream.query !== undefined) return { kind: 'query', name: stream.name, query: stream.query, primaryKey };
-  return { kind: 'files', name: stream.name, globs: stream.globs ?? ['**'], format: resolveFormat(stream.format, fileType), primaryKey, isDefault: false };
+  return {
+    kind: 'files',
+    name: stream.name,
+    globs: stream.globs ?? ['**'],
+    format: resolveFormat(stream.format, fileType),
+    primaryKey,
+    isDefault: false,
+    onError: stream.on_error ?? 'fail',
+  };
 }
 
 function resolveFormat(format: Format | undefined, fileType: FileType): FileFormat {

@@ -15,6 +15,8 @@ export interface FileStreamConfig extends StreamBase {
   format: FileFormat;
   /** The stream made from path and file_type when no streams are configured. */
   isDefault: boolean;
+  /** Malformed CSV rows: fail the read, or skip and count them. */
+  onError: 'fail' | 'skip';
 }
 
 /** A stream defined by a SQL model query. */

@@ -51,6 +51,10 @@ function streamProblems(streams: unknown[]): string[] {
         problems.push(`${where} (${String(stream.name)}) has both query and ${extra.join(' and ')}: a model query names its files itself; remove ${extra.join(' and ')}`);
       }
     }
+    const filetype = isRecord(stream.format) ? stream.format.filetype : undefined;
+    if (stream.on_error === 'skip' && filetype !== undefined && filetype !== 'csv') {
+      problems.push(`${where}.on_error skip applies to CSV only; ${String(filetype)} files have no malformed rows to skip (remove on_error)`);
+    }
     if (Array.isArray(stream.globs)) {
       stream.globs.forEach((glob, globIndex) => {
         if (typeof glob !== 'string') return;

@@ -58,6 +58,24 @@ export class Engine {
     return result;
   }
 
+  /** Runs a statement that returns nothing to keep (COPY, CREATE, DROP). */
+  async run(sql: string): Promise<void> {
+    const result = this.queue.then(async () => {
+      await this.connection.run(sql);
+    });
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Writes the rows of a query as JSON lines to `path` (a FIFO someone reads,
+   * or a file). DuckDB's JSON writer serializes vectorized; USE_TMP_FILE is off
+   * because a FIFO cannot be renamed into place.
+   */
+  async copyJsonLines(selectSql: string, path: string): Promise<void> {
+    await this.run(`COPY (${selectSql}) TO ${sqlString(path)} (FORMAT json, USE_TMP_FILE false)`);
+  }
+
   async setting(name: string): Promise<unknown> {
     const rows = await this.all(`SELECT current_setting(${sqlString(name)}) AS value`);
     return rows[0]?.value;

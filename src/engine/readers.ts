@@ -6,22 +6,27 @@ import { sqlString, sqlStringList } from './sql.js';
  * with sqlString, so a file name or option holding quotes cannot change the SQL.
  * Compression is inferred by DuckDB from the local file's extension.
  */
-export function readerSql(path: string, format: FileFormat): string {
+export function readerSql(path: string, format: FileFormat, options: { rejectsTable?: string; ignoreErrors?: boolean } = {}): string {
   switch (format.filetype) {
     case 'parquet':
       return `read_parquet(${sqlString(path)})`;
     case 'jsonl':
       return `read_json(${sqlString(path)}, format = 'newline_delimited')`;
     case 'csv': {
-      const options: string[] = [`header = ${format.header ? 'true' : 'false'}`];
-      if (format.delimiter !== undefined) options.push(`delim = ${sqlString(format.delimiter)}`);
-      if (format.quoteChar !== undefined) options.push(`quote = ${sqlString(format.quoteChar)}`);
-      if (format.escapeChar !== undefined) options.push(`escape = ${sqlString(format.escapeChar)}`);
-      if (format.encoding !== 'utf-8') options.push(`encoding = ${sqlString(format.encoding)}`);
-      if (format.skipRows > 0) options.push(`skip = ${format.skipRows}`);
-      if (format.nullValues !== undefined) options.push(`nullstr = ${sqlStringList(format.nullValues)}`);
-      if (format.columnNames !== undefined) options.push(`names = ${sqlStringList(format.columnNames)}`);
-      return `read_csv(${sqlString(path)}, ${options.join(', ')})`;
+      const csvOptions: string[] = [`header = ${format.header ? 'true' : 'false'}`];
+      if (format.delimiter !== undefined) csvOptions.push(`delim = ${sqlString(format.delimiter)}`);
+      if (format.quoteChar !== undefined) csvOptions.push(`quote = ${sqlString(format.quoteChar)}`);
+      if (format.escapeChar !== undefined) csvOptions.push(`escape = ${sqlString(format.escapeChar)}`);
+      if (format.encoding !== 'utf-8') csvOptions.push(`encoding = ${sqlString(format.encoding)}`);
+      if (format.skipRows > 0) csvOptions.push(`skip = ${format.skipRows}`);
+      if (format.nullValues !== undefined) csvOptions.push(`nullstr = ${sqlStringList(format.nullValues)}`);
+      if (format.columnNames !== undefined) csvOptions.push(`names = ${sqlStringList(format.columnNames)}`);
+      if (options.ignoreErrors === true && options.rejectsTable === undefined) csvOptions.push('ignore_errors = true');
+      if (options.rejectsTable !== undefined) {
+        // Malformed rows are left out and recorded in <table> (and <table>_scans) for counting.
+        csvOptions.push('ignore_errors = true', 'store_rejects = true', `rejects_table = ${sqlString(options.rejectsTable)}`, `rejects_scan = ${sqlString(`${options.rejectsTable}_scans`)}`);
+      }
+      return `read_csv(${sqlString(path)}, ${csvOptions.join(', ')})`;
     }
   }
 }

@@ -41,3 +41,29 @@ export function errorTraceMessage(error: ConnectorError): AirbyteMessage {
     },
   };
 }
+
+export function streamStatusMessage(stream: string, status: 'STARTED' | 'RUNNING' | 'COMPLETE' | 'INCOMPLETE'): AirbyteMessage {
+  return { type: 'TRACE', trace: { type: 'STREAM_STATUS', emitted_at: Date.now(), stream_status: { stream_descriptor: { name: stream }, status } } };
+}
+
+export function estimateMessage(stream: string, estimate: { bytes: number; rows?: number }): AirbyteMessage {
+  return {
+    type: 'TRACE',
+    trace: {
+      type: 'ESTIMATE',
+      emitted_at: Date.now(),
+      estimate: { name: stream, type: 'STREAM', byte_estimate: estimate.bytes, ...(estimate.rows === undefined ? {} : { row_estimate: estimate.rows }) },
+    },
+  };
+}
+
+export function streamStateMessage(stream: string, state: object, stats: { records: number; rejected?: number }): AirbyteMessage {
+  return {
+    type: 'STATE',
+    state: {
+      type: 'STREAM',
+      stream: { stream_descriptor: { name: stream }, stream_state: state as Record<string, unknown> },
+      sourceStats: { recordCount: stats.records, ...(stats.rejected === undefined || stats.rejected === 0 ? {} : { rejectedRecordCount: stats.rejected }) },
+    },
+  };
+}

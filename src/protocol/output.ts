@@ -1,22 +1,25 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { AirbyteMessage } from '../generated/protocol.js';
+import { writeAllSync } from './fd-write.js';
 import { logMessage } from './messages.js';
 import { SecretRedactor } from './redactor.js';
 
 /**
- * The only writer of stdout. Each message is serialized whole and written as one
- * line in a single write call, so messages are never cut or interleaved, and the
- * caller awaits backpressure (the orchestrator may read slowly).
- * Messages that carry human text (LOG, TRACE, CONNECTION_STATUS) pass through
- * the secret redactor; RECORD data comes from files, not from the config.
+ * The only writer of stdout. Each message is serialized whole and written as
+ * one line in a single write, so messages are never cut or interleaved.
+ * Two targets: a file descriptor (the CLI: synchronous writes, which also lets
+ * record bytes forwarded from DuckDB go out in order between messages) or a
+ * Writable (awaiting backpressure). Messages that carry human text (LOG, TRACE,
+ * CONNECTION_STATUS) pass through the secret redactor; RECORD data comes from
+ * files, not from the config.
  */
 export class OutputWriter {
   readonly redactor: SecretRedactor;
-  private readonly stream: Writable;
+  private readonly target: Writable | number;
 
-  constructor(stream: Writable = process.stdout, redactor: SecretRedactor = new SecretRedactor()) {
-    this.stream = stream;
+  constructor(target: Writable | number = 1, redactor: SecretRedactor = new SecretRedactor()) {
+    this.target = target;
     this.redactor = redactor;
   }
 
@@ -29,12 +32,22 @@ export class OutputWriter {
     await this.write(logMessage(level, text));
   }
 
+  /** Pre-serialized message lines (whole lines only), e.g. RECORD lines written by DuckDB. */
+  writeBytes(buffer: Buffer, start: number, end: number): void {
+    if (typeof this.target !== 'number') throw new Error('raw bytes need a file descriptor target');
+    writeAllSync(this.target, buffer, start, end);
+  }
+
   /** Waits until everything written so far has been handed to the OS. */
   async flush(): Promise<void> {
-    if (this.stream.writableNeedDrain) await once(this.stream, 'drain');
+    if (typeof this.target !== 'number' && this.target.writableNeedDrain) await once(this.target, 'drain');
   }
 
   private async writeLine(line: string): Promise<void> {
-    if (!this.stream.write(`${line}\n`)) await once(this.stream, 'drain');
+    if (typeof this.target === 'number') {
+      writeAllSync(this.target, Buffer.from(`${line}\n`));
+      return;
+    }
+    if (!this.target.write(`${line}\n`)) await once(this.target, 'drain');
   }
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
@@ -131,6 +132,13 @@ export class StagingArea {
     const bytes = await bucket.readRange(file.object.key, start, end);
     file.bytesFetched += bytes.length;
     await this.write(file, start, bytes);
+  }
+
+  /** A fresh FIFO (named pipe) in the staging directory, for a producer to write and this process to read. */
+  fifo(name: string): string {
+    const path = join(this.dir, `${++this.sequence}-${name.replace(/[^A-Za-z0-9._-]/g, '_')}.fifo`);
+    execFileSync('mkfifo', ['-m', '600', path]);
+    return path;
   }
 
   async release(file: StagedFile): Promise<void> {

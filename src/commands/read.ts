@@ -1,0 +1,51 @@
+import { loadConfig } from '../config/load.js';
+import { asConnectorError, configError, type ConnectorError } from '../protocol/errors.js';
+import { LineForwarder } from '../protocol/forwarder.js';
+import { readConfiguredCatalog, readStateInput, type StateByStream } from '../protocol/inputs.js';
+import { errorTraceMessage, streamStatusMessage } from '../protocol/messages.js';
+import type { OutputWriter } from '../protocol/output.js';
+import { SourceContext } from '../streams/context.js';
+import { queryStreamsNotSupported } from '../streams/files.js';
+import { readFileStream } from '../streams/read-stream.js';
+
+/**
+ * Reads every stream of the configured catalog, in its order. A stream that
+ * fails is marked INCOMPLETE with a TRACE ERROR naming it, and the others
+ * still run; the exit code is then 1.
+ */
+export async function readCommand(paths: { config: string; catalog: string; state?: string }, out: OutputWriter): Promise<number> {
+  const { config, warnings } = await loadConfig(paths.config, out.redactor);
+  for (const warning of warnings) await out.log('WARN', warning);
+  const catalog = await readConfiguredCatalog(paths.catalog);
+  const states: StateByStream = paths.state === undefined ? new Map() : await readStateInput(paths.state);
+
+  const byName = new Map(config.streams.map((stream) => [stream.name, stream]));
+  const unknown = catalog.streams.map((configured) => configured.stream.name).filter((name) => !byName.has(name));
+  if (unknown.length > 0) {
+    throw configError(
+      `The catalog names stream${unknown.length === 1 ? '' : 's'} ${unknown.map((name) => `"${name}"`).join(', ')} that the config does not define (config streams: ${[...byName.keys()].join(', ')}). Run discover again after changing the config.`,
+    );
+  }
+
+  const context = await SourceContext.open(config, out.redactor);
+  const forwarder = new LineForwarder(out);
+  const failures: ConnectorError[] = [];
+  try {
+    for (const configured of catalog.streams) {
+      const stream = byName.get(configured.stream.name)!;
+      try {
+        if (stream.kind === 'query') throw queryStreamsNotSupported(stream);
+        await readFileStream(context, out, forwarder, configured, stream, states.get(stream.name));
+      } catch (error) {
+        const failure = asConnectorError(error).withStream(stream.name);
+        failures.push(failure);
+        await out.write(streamStatusMessage(stream.name, 'INCOMPLETE'));
+        await out.write(errorTraceMessage(failure));
+        process.stderr.write(`source-s3: stream "${stream.name}" failed: ${out.redactor.redact(failure.message)}\n`);
+      }
+    }
+  } finally {
+    await context.close();
+  }
+  return failures.length === 0 ? 0 : 1;
+}

@@ -1,0 +1,43 @@
+import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
+import type { Engine } from '../engine/engine.js';
+import type { LineForwarder, ForwardOptions } from '../protocol/forwarder.js';
+import type { StagingArea } from '../s3/staging.js';
+
+/**
+ * Runs a RECORD-producing query in DuckDB, writing into a FIFO that the
+ * forwarder copies to stdout as it arrives: serialization stays in DuckDB,
+ * memory stays bounded (nothing is materialized), and only whole lines reach
+ * stdout even when the query fails halfway.
+ */
+export async function exportRecords(
+  engine: Engine,
+  staging: StagingArea,
+  forwarder: LineForwarder,
+  selectSql: string,
+  options: ForwardOptions,
+): Promise<{ lines: number; bytes: number }> {
+  const fifo = staging.fifo('records');
+  try {
+    const copy = engine.copyJsonLines(selectSql, fifo);
+    // If DuckDB fails before opening the FIFO, the reader would wait forever: open and close a writer to end it.
+    copy.catch(() => releaseReader(fifo));
+    const forwarded = await forwarder.forward(fifo, options);
+    await copy;
+    return { lines: forwarded.lines, bytes: forwarded.bytes };
+  } finally {
+    unlinkSync(fifo);
+  }
+}
+
+function releaseReader(fifo: string): void {
+  const deadline = Date.now() + 5000;
+  const attempt = () => {
+    try {
+      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+    } catch (error) {
+      // ENXIO: the reader has not opened yet; try again shortly.
+      if ((error as NodeJS.ErrnoException).code === 'ENXIO' && Date.now() < deadline) setTimeout(attempt, 10);
+    }
+  };
+  attempt();
+}

@@ -1,0 +1,213 @@
+import type { FileStreamConfig } from '../config/resolved.js';
+import { recordSelectSql, columnExpression, type RecordColumn } from '../engine/record-sql.js';
+import { readerSql } from '../engine/readers.js';
+import { sqlIdentifier, sqlString } from '../engine/sql.js';
+import { formatDuckType, parseDuckType, type JsonSchema } from '../engine/types.js';
+import type { ConfiguredAirbyteStream } from '../generated/protocol.js';
+import { configError } from '../protocol/errors.js';
+import type { LineForwarder } from '../protocol/forwarder.js';
+import { estimateMessage, streamStateMessage, streamStatusMessage } from '../protocol/messages.js';
+import type { OutputWriter } from '../protocol/output.js';
+import type { S3Object } from '../s3/settings.js';
+import type { StagedFile } from '../s3/staging.js';
+import type { SourceContext } from './context.js';
+import { exportRecords } from './export.js';
+import { s3Url, streamFiles } from './files.js';
+import { Prefetcher } from './prefetch.js';
+import { ProgressDisplay } from './progress.js';
+import { engineCall } from './sample.js';
+import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN } from './schema.js';
+import { StreamState } from './state.js';
+
+/** Records between two STATE messages inside a file: SOURCE_S3_CHECKPOINT_RECORDS, default 10,000. */
+export function checkpointEvery(): number {
+  const fromEnv = Number(process.env.SOURCE_S3_CHECKPOINT_RECORDS);
+  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : 10_000;
+}
+
+/** Oldest first, by last-modified then key: the order files are read in, and history grows in. */
+export function oldestFirst(objects: S3Object[]): S3Object[] {
+  return [...objects].sort((a, b) => a.lastModified.getTime() - b.lastModified.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+interface StreamPlan {
+  name: string;
+  cursorField: string;
+  /** Set for a column cursor; undefined for the file cursor. */
+  cursorColumn: string | undefined;
+  /** The catalog's data columns (without the _ab_ ones); empty means "every column of the file". */
+  catalogColumns: Map<string, JsonSchema>;
+}
+
+/** Checks the configured stream against what this stream can do, before anything is read. */
+function planStream(configured: ConfiguredAirbyteStream, stream: FileStreamConfig): StreamPlan {
+  const name = stream.name;
+  const properties = (configured.stream.json_schema.properties ?? {}) as Record<string, JsonSchema>;
+  const catalogColumns = new Map(Object.entries(properties).filter(([column]) => column !== FILE_URL_COLUMN && column !== FILE_LAST_MODIFIED_COLUMN));
+  const known = Object.keys(properties);
+  const incremental = configured.sync_mode === 'incremental';
+  const path = configured.cursor_field ?? [];
+  if (incremental && path.length > 1) {
+    throw configError(`Stream "${name}": cursor_field ${JSON.stringify(path)} is nested; use a top-level column.`, { streamName: name });
+  }
+  const cursorField = incremental && path.length === 1 ? path[0]! : FILE_LAST_MODIFIED_COLUMN;
+  if (incremental && cursorField !== FILE_LAST_MODIFIED_COLUMN && !(cursorField in properties && cursorField !== FILE_URL_COLUMN)) {
+    throw configError(
+      `Stream "${name}": cursor_field "${cursorField}" is not a column of the stream (columns: ${known.join(', ')}). Pick a top-level column, or ${FILE_LAST_MODIFIED_COLUMN}.`,
+      { streamName: name },
+    );
+  }
+  for (const key of configured.primary_key ?? []) {
+    if (key.length !== 1 || !(key[0]! in properties)) {
+      throw configError(`Stream "${name}": primary_key ${JSON.stringify(key)} is not a top-level column of the stream (columns: ${known.join(', ')}).`, { streamName: name });
+    }
+  }
+  return { name, cursorField, cursorColumn: cursorField === FILE_LAST_MODIFIED_COLUMN ? undefined : cursorField, catalogColumns };
+}
+
+/**
+ * Reads one file stream: files oldest first, each emitted by DuckDB as RECORD
+ * lines forwarded to stdout, with STATE after each file and every N records
+ * inside a file, STREAM_STATUS around it all and an ESTIMATE before it.
+ */
+export async function readFileStream(
+  context: SourceContext,
+  out: OutputWriter,
+  forwarder: LineForwarder,
+  configured: ConfiguredAirbyteStream,
+  stream: FileStreamConfig,
+  inputState: unknown,
+): Promise<void> {
+  const plan = planStream(configured, stream);
+  const state = StreamState.fromInput(plan.name, inputState, plan.cursorField, configured.sync_mode !== 'incremental');
+  const { config, bucket, staging } = context;
+  await out.write(streamStatusMessage(plan.name, 'STARTED'));
+
+  const matching: S3Object[] = [];
+  for await (const object of streamFiles(bucket, config.pathPrefix, stream, config.startDate)) matching.push(object);
+  const toRead = oldestFirst(matching).filter((object) => !state.isSynced(object));
+  await out.write(estimateMessage(plan.name, { bytes: toRead.reduce((total, object) => total + object.size, 0) }));
+  await out.write(streamStatusMessage(plan.name, 'RUNNING'));
+
+  const counters = { records: 0, rejected: 0 };
+  const emitState = async (final: boolean) => {
+    await out.write(streamStateMessage(plan.name, state.toBlob(final), { records: counters.records, rejected: counters.rejected }));
+    counters.records = 0;
+    counters.rejected = 0;
+  };
+  const progress = new ProgressDisplay(plan.name, toRead.length);
+  const prefetcher = new Prefetcher(toRead, (object) => staging.download(bucket, object));
+  try {
+    for (let next = await prefetcher.next(); next !== undefined; next = await prefetcher.next()) {
+      const { item: object, prepared: staged } = next;
+      try {
+        await readFile(context, out, forwarder, plan, stream, state, staged, counters, emitState, progress);
+      } finally {
+        await staging.release(staged);
+      }
+      state.markSynced(object);
+      progress.update({ files: 1, bytes: object.size });
+      await emitState(false);
+    }
+  } finally {
+    for (const leftover of await prefetcher.leftovers()) await staging.release(leftover);
+    progress.finish();
+  }
+  await emitState(true);
+  await out.write(streamStatusMessage(plan.name, 'COMPLETE'));
+}
+
+let rejectsSequence = 0;
+
+async function readFile(
+  context: SourceContext,
+  out: OutputWriter,
+  forwarder: LineForwarder,
+  plan: StreamPlan,
+  stream: FileStreamConfig,
+  state: StreamState,
+  staged: StagedFile,
+  counters: { records: number; rejected: number },
+  emitState: (final: boolean) => Promise<void>,
+  progress: ProgressDisplay,
+): Promise<void> {
+  const { engine, staging } = context;
+  const object = staged.object;
+  const url = s3Url(staged.bucket, object.key);
+  const skipMalformed = stream.onError === 'skip' && stream.format.filetype === 'csv';
+  const rejectsTable = skipMalformed ? `source_s3_rejects_${++rejectsSequence}` : undefined;
+  const reader = readerSql(staged.path, stream.format, rejectsTable === undefined ? {} : { rejectsTable });
+  const lenientReader = readerSql(staged.path, stream.format, { ignoreErrors: skipMalformed });
+
+  const described = await engineCall(staged, stream.format, () => engine.all(`DESCRIBE SELECT * FROM ${lenientReader}`));
+  const fileColumns: RecordColumn[] = described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
+  const columns =
+    plan.catalogColumns.size === 0
+      ? fileColumns
+      : fileColumns.filter((column) => plan.catalogColumns.has(column.name)).map((column) => ({ ...column, target: plan.catalogColumns.get(column.name)! }));
+
+  let where: string | undefined;
+  if (plan.cursorColumn !== undefined) {
+    const cursor = columns.find((column) => column.name === plan.cursorColumn);
+    if (cursor === undefined) {
+      throw configError(`${url} has no column "${plan.cursorColumn}", the cursor of stream "${plan.name}". Every file of an incremental stream with a column cursor needs that column.`, {
+        streamName: plan.name,
+      });
+    }
+    if (state.cursor !== undefined && state.cursor !== null) {
+      where = `${sqlIdentifier(cursor.name)} >= CAST(${sqlLiteral(state.cursor)} AS ${formatDuckType(cursor.type)})`;
+    }
+    // The largest cursor value this file emits, in the same JSON form as the records.
+    const rows = await engineCall(staged, stream.format, () =>
+      engine.all(`SELECT CAST(to_json(max(${columnExpression(cursor)})) AS VARCHAR) AS "max" FROM ${lenientReader}${where === undefined ? '' : ` WHERE ${where}`}`),
+    );
+    const max = rows[0]?.max;
+    if (typeof max === 'string') state.offerCursor(JSON.parse(max));
+  }
+
+  const skipRows = state.rowsDone(object);
+  const select = recordSelectSql({
+    stream: plan.name,
+    reader,
+    columns,
+    constants: { [FILE_URL_COLUMN]: url, [FILE_LAST_MODIFIED_COLUMN]: object.lastModified.toISOString() },
+    emittedAt: Date.now(),
+    ...(where === undefined ? {} : { where }),
+    ...(skipRows > 0 ? { offset: skipRows } : {}),
+  });
+  let checkpointed = 0;
+  let shown = 0;
+  const result = await engineCall(staged, stream.format, () =>
+    exportRecords(engine, staging, forwarder, select, {
+      checkpointEvery: checkpointEvery(),
+      checkpoint: async (lines) => {
+        counters.records += lines - checkpointed;
+        checkpointed = lines;
+        state.inProgress = { key: object.key, last_modified: object.lastModified.toISOString(), rows: skipRows + lines };
+        await emitState(false);
+      },
+      progress: (lines) => {
+        progress.update({ rows: lines - shown });
+        shown = lines;
+      },
+    }),
+  );
+  counters.records += result.lines - checkpointed;
+
+  if (rejectsTable !== undefined) {
+    const [summary] = await engine.all(`SELECT count(*) AS "count", min(line) AS "line", first(error_message) AS "reason" FROM ${sqlIdentifier(rejectsTable)}`);
+    await engine.run(`DROP TABLE IF EXISTS ${sqlIdentifier(rejectsTable)}; DROP TABLE IF EXISTS ${sqlIdentifier(`${rejectsTable}_scans`)}`);
+    const rejected = Number(summary?.count ?? 0);
+    if (rejected > 0) {
+      counters.rejected += rejected;
+      await out.log('WARN', `Skipped ${rejected} malformed row${rejected === 1 ? '' : 's'} of ${url} (first at line ${String(summary?.line)}: ${String(summary?.reason)}).`);
+    }
+  }
+}
+
+/** A JSON value from the state as a SQL literal, for a CAST to the cursor column's type. */
+function sqlLiteral(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  return sqlString(typeof value === 'string' ? value : JSON.stringify(value));
+}
