@@ -1,0 +1,169 @@
+// `npm run bench`: the record path against DuckDB's own JSON writer, in one run.
+// Generates 3,000,000 rows (5 columns) as Parquet and as CSV (never committed),
+// uploads them to a local s3rver, runs the real CLI `read` with stdout to
+// /dev/null, and times DuckDB alone writing the same RECORD lines from the local
+// file with COPY ... TO '/dev/null' (FORMAT json). Prints rows/s, MB/s, peak RSS
+// and the ratio connector / DuckDB per format.
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { spawn } from 'node:child_process';
+import { createReadStream, mkdtempSync, openSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { recordSelectSql } from '../dist/engine/record-sql.js';
+import { readerSql } from '../dist/engine/readers.js';
+import { parseDuckType } from '../dist/engine/types.js';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 3_000_000);
+const root = join(import.meta.dirname, '..');
+const cli = join(root, 'dist', 'main.js');
+const work = mkdtempSync(join(tmpdir(), 'source-s3-bench-'));
+const bucket = 'bench-bucket';
+const keyId = 'AKIABENCH0000001';
+const secret = 'bench-secret-not-real';
+
+const select = `SELECT i AS id, 'name-' || i AS name, round(i * 1.37, 2) AS amount,
+  TIMESTAMP '2024-01-01' + INTERVAL (i) SECOND AS updated_at, i % 3 = 0 AS active FROM range(${ROWS}) t(i)`;
+
+async function generate() {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const connection = await instance.connect();
+  const files = { parquet: join(work, 'bench.parquet'), csv: join(work, 'bench.csv') };
+  await connection.run(`COPY (${select}) TO '${files.parquet}' (FORMAT parquet)`);
+  await connection.run(`COPY (${select}) TO '${files.csv}' (FORMAT csv, HEADER true)`);
+  connection.closeSync();
+  instance.closeSync();
+  return files;
+}
+
+async function startServer() {
+  const options = { directory: join(work, 's3'), buckets: [bucket], keys: [[keyId, secret]] };
+  const server = spawn(process.execPath, ['--openssl-legacy-provider', join(import.meta.dirname, 's3rver-process.mjs'), JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const { port } = await new Promise((resolve, reject) => {
+    server.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+    createInterface({ input: server.stdout }).once('line', (line) => resolve(JSON.parse(line)));
+  });
+  return { server, endpoint: `http://127.0.0.1:${port}` };
+}
+
+async function upload(endpoint, files) {
+  const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: keyId, secretAccessKey: secret }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  await client.send(new CreateBucketCommand({ Bucket: bucket })).catch(() => undefined);
+  for (const [format, path] of Object.entries(files)) {
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: `bench/data.${format}`, Body: createReadStream(path), ContentLength: statSync(path).size }));
+  }
+  client.destroy();
+}
+
+/** Runs the CLI with stdout to /dev/null (or counted); returns seconds and peak RSS. */
+async function runConnector(args, { countLines = false } = {}) {
+  const devNull = openSync('/dev/null', 'w');
+  const started = process.hrtime.bigint();
+  const child = spawn(process.execPath, ['--import', join(import.meta.dirname, 'report-rss.mjs'), cli, ...args], {
+    stdio: ['ignore', countLines ? 'pipe' : devNull, 'pipe'],
+    env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' },
+  });
+  let stderr = '';
+  let records = 0;
+  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+  if (countLines) {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.startsWith('{"type":"RECORD"')) records++;
+    });
+  }
+  const code = await new Promise((resolve) => child.on('close', resolve));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  closeSync(devNull);
+  if (code !== 0) throw new Error(`connector exited with ${code}: ${stderr.slice(-2000)}`);
+  const rss = Number(/BENCH_MAX_RSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0) * 1024;
+  return { seconds, rss, records };
+}
+
+/** DuckDB alone: the same RECORD lines, from the local file, to /dev/null. */
+async function runDuckdb(path, format) {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const connection = await instance.connect();
+  const fileFormat = format === 'csv' ? { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 } : { filetype: 'parquet' };
+  const reader = readerSql(path, fileFormat);
+  const described = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${reader}`)).getRowObjectsJson();
+  const sql = recordSelectSql({
+    stream: `bench_${format}`,
+    reader,
+    columns: described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) })),
+    constants: { _ab_source_file_url: `s3://${bucket}/bench/data.${format}`, _ab_source_file_last_modified: new Date().toISOString() },
+    emittedAt: Date.now(),
+  });
+  const started = process.hrtime.bigint();
+  await connection.run(`COPY (${sql}) TO '/dev/null' (FORMAT json)`);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  connection.closeSync();
+  instance.closeSync();
+  return { seconds };
+}
+
+function catalogFor(format) {
+  return {
+    streams: [
+      {
+        stream: { name: `bench_${format}`, json_schema: { type: 'object', properties: {} }, supported_sync_modes: ['full_refresh', 'incremental'] },
+        sync_mode: 'full_refresh',
+        destination_sync_mode: 'overwrite',
+      },
+    ],
+  };
+}
+
+const { server, endpoint } = await startServer();
+try {
+  console.log(`generating ${ROWS.toLocaleString('en-US')} rows as Parquet and CSV...`);
+  const files = await generate();
+  await upload(endpoint, files);
+  const config = {
+    bucket,
+    endpoint,
+    force_path_style: true,
+    credentials: { auth_type: 'iam_user', aws_access_key_id: keyId, aws_secret_access_key: secret },
+    streams: [
+      { name: 'bench_parquet', globs: ['bench/data.parquet'], format: { filetype: 'parquet' } },
+      { name: 'bench_csv', globs: ['bench/data.csv'], format: { filetype: 'csv' } },
+    ],
+  };
+  const configPath = join(work, 'config.json');
+  writeFileSync(configPath, JSON.stringify(config));
+
+  const results = [];
+  for (const format of ['parquet', 'csv']) {
+    const catalogPath = join(work, `catalog-${format}.json`);
+    writeFileSync(catalogPath, JSON.stringify(catalogFor(format)));
+    const args = ['read', '--config', configPath, '--catalog', catalogPath];
+    const counted = await runConnector(args, { countLines: true });
+    if (counted.records !== ROWS) throw new Error(`${format}: the connector emitted ${counted.records} records, expected ${ROWS}`);
+    const connector = await runConnector(args);
+    const duckdb = await runDuckdb(files[format], format);
+    const megabytes = statSync(files[format]).size / 1e6;
+    results.push({ format, megabytes, connector, duckdb });
+  }
+
+  console.log('');
+  console.log('format   | file MB | connector s | rows/s     | MB/s  | peak RSS MB | DuckDB alone s | ratio');
+  console.log('---------|---------|-------------|------------|-------|-------------|----------------|------');
+  for (const { format, megabytes, connector, duckdb } of results) {
+    const row = [
+      format.padEnd(8),
+      megabytes.toFixed(0).padStart(7),
+      connector.seconds.toFixed(2).padStart(11),
+      Math.round(ROWS / connector.seconds).toLocaleString('en-US').padStart(10),
+      (megabytes / connector.seconds).toFixed(1).padStart(5),
+      (connector.rss / 1e6).toFixed(0).padStart(11),
+      duckdb.seconds.toFixed(2).padStart(14),
+      (connector.seconds / duckdb.seconds).toFixed(2).padStart(5),
+    ];
+    console.log(row.join(' | '));
+  }
+  console.log('\nconnector: the real CLI read from the local S3 server (start-up, listing, download, DuckDB, forwarding) with stdout to /dev/null;');
+  console.log('DuckDB alone: the same RECORD lines from the local file, COPY ... TO /dev/null (FORMAT json). Target: ratio <= 3.0, peak RSS < 1 GB.');
+} finally {
+  server.kill('SIGTERM');
+  rmSync(work, { recursive: true, force: true });
+}
