@@ -252,9 +252,9 @@ describe('command line', () => {
     expect(onlyMessage(result, 'TRACE').trace.error.message).toBe('The catalog file /nonexistent/catalog.json does not exist.');
   });
 
-  it('read says it is not implemented yet, after validating the config and reading the catalog', async () => {
-    const result = await runCli(['read', '--config', writeTempFile('config.json', localConfig()), '--catalog', writeTempFile('catalog.json', { streams: [] })]);
+  it('a state file that does not exist', async () => {
+    const result = await runCli(['read', '--config', writeTempFile('config.json', localConfig()), '--catalog', writeTempFile('catalog.json', { streams: [] }), '--state', '/nonexistent/state.json']);
     expect(result.code).toBe(1);
-    expect(onlyMessage(result, 'TRACE').trace.error.message).toBe('The read command is not implemented yet in this version of source-s3.');
+    expect(onlyMessage(result, 'TRACE').trace.error.message).toBe('The state file /nonexistent/state.json does not exist.');
   });
 });

@@ -64,7 +64,8 @@ describe('spec', () => {
       'anonymous',
     ]);
     const stream = connection.properties.streams.items as Schema;
-    expect(Object.keys(stream.properties)).toEqual(['name', 'globs', 'format', 'query', 'primary_key']);
+    expect(Object.keys(stream.properties)).toEqual(['name', 'globs', 'format', 'query', 'primary_key', 'on_error']);
+    expect(stream.properties.on_error).toMatchObject({ enum: ['fail', 'skip'], default: 'fail' });
     expect(stream.properties.globs.default).toEqual(['**']);
     const csv = (stream.properties.format.oneOf as Schema[])[0]!;
     expect(Object.keys(csv.properties)).toEqual(['filetype', 'delimiter', 'quote_char', 'escape_char', 'encoding', 'header', 'skip_rows', 'null_values', 'column_names']);

@@ -26,6 +26,7 @@ describe('config validation', () => {
         format: { filetype: 'jsonl' },
         primaryKey: [],
         isDefault: true,
+        onError: 'fail',
       },
     ]);
   });
@@ -50,6 +51,7 @@ describe('config validation', () => {
       globs: ['**'],
       primaryKey: [],
       isDefault: false,
+      onError: 'fail',
       format: { filetype: 'csv', delimiter: '\t', encoding: 'utf-8', header: false, skipRows: 2, nullValues: ['NA'], columnNames: ['a', 'b'] },
     });
   });
@@ -108,7 +110,7 @@ describe('config validation', () => {
     expect(warnings).toEqual([
       expect.stringContaining('Unknown config field credentials.regoin is ignored'),
       expect.stringContaining('Unknown config field pth is ignored'),
-      expect.stringContaining('Unknown config field streams[0].glob is ignored; known fields here: name, globs, format, query, primary_key'),
+      expect.stringContaining('Unknown config field streams[0].glob is ignored; known fields here: name, globs, format, query, primary_key, on_error'),
     ]);
   });
 
