@@ -138,8 +138,25 @@ try {
   }
   console.log(`(exit code ${discovered.status}; the CATALOG message above is shown as a summary)`);
 
-  section('read (coming in the next issue)');
-  run(['read', '--config', configPath, '--catalog', configPath]);
+  section('read: incremental, first run (no state: every file is read)');
+  const catalog = JSON.parse(discovered.stdout.split('\n').find((line) => line.includes('"CATALOG"'))).catalog;
+  const orders = catalog.streams.find((stream) => stream.name === 'orders');
+  const catalogPath = join(work, 'catalog.json');
+  writeFileSync(catalogPath, JSON.stringify({ streams: [{ stream: orders, sync_mode: 'incremental', destination_sync_mode: 'append' }] }));
+  const firstRead = spawnSync(process.execPath, [cli, 'read', '--config', configPath, '--catalog', catalogPath], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  console.log(`$ source-s3 read --config ${configPath} --catalog ${catalogPath}`);
+  const lines = firstRead.stdout.split('\n').filter(Boolean);
+  const records = lines.filter((line) => line.startsWith('{"type":"RECORD"'));
+  for (const line of records.slice(0, 3)) console.log(line);
+  console.log(`... ${records.length} RECORD messages in all; the other messages:`);
+  for (const line of lines.filter((line) => !line.startsWith('{"type":"RECORD"'))) console.log(line.length > 300 ? `${line.slice(0, 300)}...` : line);
+  console.log(`(exit code ${firstRead.status})`);
+
+  section('read again with the last state: incremental, nothing new');
+  const statePath = join(work, 'state.json');
+  const states = lines.filter((line) => line.startsWith('{"type":"STATE"')).map((line) => JSON.parse(line).state);
+  writeFileSync(statePath, JSON.stringify([states.at(-1)]));
+  run(['read', '--config', configPath, '--catalog', catalogPath, '--state', statePath], 'no RECORD: every file is in the state\'s history');
 } finally {
   server.kill('SIGTERM');
   rmSync(work, { recursive: true, force: true });

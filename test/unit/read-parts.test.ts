@@ -1,0 +1,199 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LineForwarder } from '../../src/protocol/forwarder.js';
+import { OutputWriter } from '../../src/protocol/output.js';
+import { Limiter } from '../../src/streams/concurrency.js';
+import { Prefetcher } from '../../src/streams/prefetch.js';
+import { formatProgress, ProgressDisplay } from '../../src/streams/progress.js';
+import { StreamState } from '../../src/streams/state.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'source-s3-parts-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const object = (key: string, iso: string) => ({ key, size: 1, lastModified: new Date(iso) });
+
+/** Another process writes the FIFO, as DuckDB does: a write here would block the loop that reads it. */
+function writeFromChild(fifo: string, text: string): void {
+  const source = join(dir, `source-${Math.random()}`);
+  writeFileSync(source, text);
+  spawn('sh', ['-c', `cat "$0" > "$1"`, source, fifo], { stdio: 'ignore' });
+}
+
+describe('StreamState', () => {
+  it('counts a file synced when history has it at the same or a later time', () => {
+    const state = StreamState.fresh('_ab_source_file_last_modified', false);
+    state.markSynced(object('a', '2024-01-02T00:00:00Z'));
+    expect(state.isSynced(object('a', '2024-01-02T00:00:00Z'))).toBe(true);
+    expect(state.isSynced(object('a', '2024-01-01T00:00:00Z'))).toBe(true);
+    expect(state.isSynced(object('a', '2024-01-03T00:00:00Z'))).toBe(false);
+    expect(state.isSynced(object('b', '2024-01-01T00:00:00Z'))).toBe(false);
+  });
+
+  it('bounds history, dropping the oldest and remembering a cutoff', () => {
+    const state = StreamState.fresh('_ab_source_file_last_modified', false);
+    for (let day = 1; day <= 5; day++) state.markSynced(object(`f${day}`, `2024-01-0${day}T00:00:00Z`), 3);
+    const blob = state.toBlob(true);
+    expect(Object.keys(blob.history)).toEqual(['f3', 'f4', 'f5']);
+    expect(blob.history_cutoff).toBe('2024-01-02T00:00:00.000Z');
+    // Older than the cutoff and not in history: synced before, counted as such.
+    expect(state.isSynced(object('f1', '2024-01-01T00:00:00Z'))).toBe(true);
+    expect(state.isSynced(object('new', '2024-01-02T00:00:01Z'))).toBe(false);
+  });
+
+  it('keeps the column cursor as the filter until the stream completes', () => {
+    const state = StreamState.fromInput('s', { version: 1, cursor_field: 'updated_at', history: {}, cursor: '2024-01-05' }, 'updated_at', false);
+    state.offerCursor('2024-01-09');
+    state.offerCursor('2024-01-07');
+    expect(state.toBlob(false)).toMatchObject({ cursor: '2024-01-05', pending_cursor: '2024-01-09' });
+    expect(state.toBlob(true)).toMatchObject({ cursor: '2024-01-09' });
+    expect(state.toBlob(true)).not.toHaveProperty('pending_cursor');
+    const numbers = StreamState.fresh('n', false);
+    numbers.offerCursor(9);
+    numbers.offerCursor(10);
+    expect(numbers.toBlob(true).cursor).toBe(10);
+  });
+
+  it('resumes a full refresh only when it did not finish', () => {
+    const unfinished = { version: 1, cursor_field: '_ab_source_file_last_modified', history: { a: '2024-01-01T00:00:00.000Z' }, full_refresh_in_progress: true };
+    expect(StreamState.fromInput('s', unfinished, '_ab_source_file_last_modified', true).isSynced(object('a', '2024-01-01T00:00:00Z'))).toBe(true);
+    const finished = { version: 1, cursor_field: '_ab_source_file_last_modified', history: { a: '2024-01-01T00:00:00.000Z' } };
+    expect(StreamState.fromInput('s', finished, '_ab_source_file_last_modified', true).isSynced(object('a', '2024-01-01T00:00:00Z'))).toBe(false);
+  });
+
+  it('knows the rows already emitted of the file in progress, only while the file is unchanged', () => {
+    const blob = { version: 1, cursor_field: '_ab_source_file_last_modified', history: {}, in_progress: { key: 'a', last_modified: '2024-01-01T00:00:00.000Z', rows: 500 } };
+    const state = StreamState.fromInput('s', blob, '_ab_source_file_last_modified', false);
+    expect(state.rowsDone(object('a', '2024-01-01T00:00:00Z'))).toBe(500);
+    expect(state.rowsDone(object('a', '2024-01-02T00:00:00Z'))).toBe(0);
+    expect(state.rowsDone(object('b', '2024-01-01T00:00:00Z'))).toBe(0);
+  });
+
+  it.each([
+    [[], 'is not an object'],
+    [{ version: 2, cursor_field: 'x', history: {} }, 'has version 2'],
+    [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: { a: 'yesterday' } }, 'unreadable time for file "a"'],
+    [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: {}, in_progress: { key: 'a' } }, 'unreadable in_progress'],
+  ])('refuses %j', (blob, reason) => {
+    expect(() => StreamState.fromInput('orders', blob, '_ab_source_file_last_modified', false)).toThrow(reason);
+  });
+});
+
+describe('LineForwarder', () => {
+  it('forwards whole lines only, with checkpoints between lines, and drops an unfinished last line', async () => {
+    const fifo = join(dir, 'lines.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const outPath = join(dir, 'out.txt');
+    const outFd = openSync(outPath, 'w');
+    const out = new OutputWriter(outFd);
+    const forwarder = new LineForwarder(out);
+    const checkpoints: number[] = [];
+    const forwarding = forwarder.forward(fifo, {
+      checkpointEvery: 3,
+      checkpoint: async (lines) => {
+        checkpoints.push(lines);
+        await out.log('INFO', `checkpoint ${lines}`);
+      },
+    });
+    writeFromChild(fifo, `${Array.from({ length: 7 }, (_, index) => `{"n":${index + 1}}\n`).join('')}{"n":8, "cut her`);
+    const result = await forwarding;
+    closeSync(outFd);
+    expect(result).toMatchObject({ lines: 7 });
+    expect(result.unfinished).toBeGreaterThan(0);
+    expect(checkpoints).toEqual([3, 6]);
+    const text = (await import('node:fs')).readFileSync(outPath, 'utf8');
+    expect(text.split('\n')).toEqual([
+      '{"n":1}',
+      '{"n":2}',
+      '{"n":3}',
+      '{"type":"LOG","log":{"level":"INFO","message":"checkpoint 3"}}',
+      '{"n":4}',
+      '{"n":5}',
+      '{"n":6}',
+      '{"type":"LOG","log":{"level":"INFO","message":"checkpoint 6"}}',
+      '{"n":7}',
+      '',
+    ]);
+  });
+
+  it('carries lines longer than its buffer', async () => {
+    const fifo = join(dir, 'long.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const outPath = join(dir, 'long.txt');
+    const outFd = openSync(outPath, 'w');
+    const forwarding = new LineForwarder(new OutputWriter(outFd)).forward(fifo, { checkpointEvery: 0, checkpoint: async () => undefined });
+    const long = 'x'.repeat(3 << 20);
+    writeFromChild(fifo, `${long}\nshort\n`);
+    expect((await forwarding).lines).toBe(2);
+    closeSync(outFd);
+    expect((await import('node:fs')).readFileSync(outPath, 'utf8')).toBe(`${long}\nshort\n`);
+  });
+});
+
+describe('Prefetcher', () => {
+  it('prepares one item ahead, never more', async () => {
+    const started: number[] = [];
+    const prefetcher = new Prefetcher([1, 2, 3, 4], async (item) => {
+      started.push(item);
+      return item * 10;
+    });
+    expect((await prefetcher.next())?.prepared).toBe(10);
+    expect(started).toEqual([1, 2]);
+    expect((await prefetcher.next())?.prepared).toBe(20);
+    expect(started).toEqual([1, 2, 3]);
+    await prefetcher.next();
+    await prefetcher.next();
+    expect(await prefetcher.next()).toBeUndefined();
+  });
+
+  it('reports a failed preparation when its item is taken, and hands back leftovers', async () => {
+    const prefetcher = new Prefetcher([1, 2], async (item) => {
+      if (item === 1) throw new Error('download failed');
+      return item;
+    });
+    await expect(prefetcher.next()).rejects.toThrow('download failed');
+    expect(await prefetcher.leftovers()).toEqual([2]);
+  });
+});
+
+describe('Limiter', () => {
+  it('runs at most `limit` tasks at once, keeping result order', async () => {
+    let running = 0;
+    let peak = 0;
+    const results = await new Limiter(2).map([5, 1, 3, 2], async (delay) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      running--;
+      return delay;
+    });
+    expect(results).toEqual([5, 1, 3, 2]);
+    expect(peak).toBe(2);
+  });
+});
+
+describe('progress display', () => {
+  it('draws one line per stream on a terminal, and nothing otherwise', () => {
+    const written: string[] = [];
+    const terminal = { isTTY: true, write: (text: string) => written.push(text) > 0 };
+    const display = new ProgressDisplay('orders', 3, terminal);
+    display.update({ files: 1, rows: 12_345, bytes: 2_500_000 }, true);
+    display.finish();
+    expect(written[0]).toMatch(/^\r\x1b\[2Korders: 1\/3 files, 12,345 rows, 2\.5 MB, [\d,]+ rows\/s$/);
+    expect(written.at(-1)).toBe('\n');
+    const silent: string[] = [];
+    const pipe = new ProgressDisplay('orders', 3, { isTTY: false, write: (text: string) => silent.push(text) > 0 });
+    pipe.update({ rows: 5 }, true);
+    pipe.finish();
+    expect(silent).toEqual([]);
+    expect(formatProgress('s', 2, 2, 1_000_000, 5e6, 2)).toBe('s: 2/2 files, 1,000,000 rows, 5.0 MB, 500,000 rows/s');
+  });
+});
+
+describe('OutputWriter on a Writable', () => {
+  it('refuses raw bytes without a file descriptor', () => {
+    expect(() => new OutputWriter(new PassThrough()).writeBytes(Buffer.from('x\n'), 0, 2)).toThrow('file descriptor');
+  });
+});
