@@ -2,6 +2,7 @@
 import { parseInvocation, UsageError, type Invocation } from './cli.js';
 import { asConnectorError, configError, transientError } from './protocol/errors.js';
 import { errorTraceMessage } from './protocol/messages.js';
+import { runInterruptHandlers } from './protocol/interrupt.js';
 import { OutputWriter } from './protocol/output.js';
 
 const out = new OutputWriter();
@@ -59,7 +60,11 @@ async function exitAfterFlush(code: number): Promise<never> {
 // handlers remove the staging directory (a signal's default action would skip them).
 for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
   process.once(signal, () => {
-    void fail(transientError(`Interrupted by ${signal} before finishing; run the command again.`)).finally(() => exitAfterFlush(code));
+    runInterruptHandlers();
+    void fail(transientError(`Interrupted by ${signal} before finishing; run the command again.`)).finally(() => {
+      out.seal();
+      return exitAfterFlush(code);
+    });
   });
 }
 

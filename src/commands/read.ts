@@ -3,6 +3,7 @@ import { asConnectorError, configError, type ConnectorError } from '../protocol/
 import { LineForwarder } from '../protocol/forwarder.js';
 import { readConfiguredCatalog, readStateInput, type StateByStream } from '../protocol/inputs.js';
 import { errorTraceMessage, streamStatusMessage } from '../protocol/messages.js';
+import { onInterrupt } from '../protocol/interrupt.js';
 import type { OutputWriter } from '../protocol/output.js';
 import { SourceContext } from '../streams/context.js';
 import { queryStreamsNotSupported } from '../streams/files.js';
@@ -30,9 +31,17 @@ export async function readCommand(paths: { config: string; catalog: string; stat
   const context = await SourceContext.open(config, out.redactor);
   const forwarder = new LineForwarder(out);
   const failures: ConnectorError[] = [];
+  let current: string | undefined;
+  // Told to stop mid-read: no more record bytes, DuckDB stopped, and the stream being read marked INCOMPLETE.
+  const removeInterruptHandler = onInterrupt(() => {
+    forwarder.abort();
+    context.engine.interrupt();
+    if (current !== undefined) void out.write(streamStatusMessage(current, 'INCOMPLETE'));
+  });
   try {
     for (const configured of catalog.streams) {
       const stream = byName.get(configured.stream.name)!;
+      current = stream.name;
       try {
         if (stream.kind === 'query') throw queryStreamsNotSupported(stream);
         await readFileStream(context, out, forwarder, configured, stream, states.get(stream.name));
@@ -43,8 +52,10 @@ export async function readCommand(paths: { config: string; catalog: string; stat
         await out.write(errorTraceMessage(failure));
         process.stderr.write(`source-s3: stream "${stream.name}" failed: ${out.redactor.redact(failure.message)}\n`);
       }
+      current = undefined;
     }
   } finally {
+    removeInterruptHandler();
     await context.close();
   }
   return failures.length === 0 ? 0 : 1;

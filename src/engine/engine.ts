@@ -44,6 +44,8 @@ export class Engine {
     });
     const connection = await instance.connect();
     const directory = stagingDir.endsWith('/') ? stagingDir : `${stagingDir}/`;
+    // Zoned timestamps are written in UTC, whatever the machine's zone.
+    await connection.run("SET TimeZone = 'UTC'");
     // Order matters: allow the directory before closing external access, then lock.
     await connection.run(`SET allowed_directories = ${sqlStringList([directory])}`);
     await connection.run('SET enable_external_access = false');
@@ -79,6 +81,11 @@ export class Engine {
   async setting(name: string): Promise<unknown> {
     const rows = await this.all(`SELECT current_setting(${sqlString(name)}) AS value`);
     return rows[0]?.value;
+  }
+
+  /** Asks DuckDB to stop the running query (it ends with an error). */
+  interrupt(): void {
+    this.connection.interrupt();
   }
 
   close(): void {

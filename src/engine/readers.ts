@@ -6,12 +6,16 @@ import { sqlString, sqlStringList } from './sql.js';
  * with sqlString, so a file name or option holding quotes cannot change the SQL.
  * Compression is inferred by DuckDB from the local file's extension.
  */
-export function readerSql(path: string, format: FileFormat, options: { rejectsTable?: string; ignoreErrors?: boolean } = {}): string {
+export function readerSql(path: string, format: FileFormat, options: { rejectsTable?: string; ignoreErrors?: boolean; jsonColumns?: string[] } = {}): string {
   switch (format.filetype) {
     case 'parquet':
       return `read_parquet(${sqlString(path)})`;
-    case 'jsonl':
-      return `read_json(${sqlString(path)}, format = 'newline_delimited')`;
+    case 'jsonl': {
+      // With the catalog's columns given, each is read as raw JSON (cast later): objects whose keys
+      // drift past DuckDB's sample, or a stray value, cannot fail the read; other keys are ignored.
+      const columns = options.jsonColumns === undefined ? '' : `, columns = {${options.jsonColumns.map((name) => `${sqlString(name)}: 'JSON'`).join(', ')}}`;
+      return `read_json(${sqlString(path)}, format = 'newline_delimited'${columns})`;
+    }
     case 'csv': {
       const csvOptions: string[] = [`header = ${format.header ? 'true' : 'false'}`];
       if (format.delimiter !== undefined) csvOptions.push(`delim = ${sqlString(format.delimiter)}`);

@@ -1,14 +1,15 @@
 import { sqlIdentifier, sqlString } from './sql.js';
-import type { DuckType, JsonSchema } from './types.js';
+import { duckTypeForSchema, duckTypeToJsonSchema, formatDuckType, schemaShape, type DuckType, type JsonSchema } from './types.js';
 
 const ISO_LOCAL = '%Y-%m-%dT%H:%M:%S.%f';
-const TIMESTAMPS = ['TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS'];
-const STRING_LIKE = ['VARCHAR', 'UUID', 'JSON'];
+const TIMESTAMPS = ['TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS'];
+const JSON_TYPE: DuckType = { kind: 'primitive', name: 'JSON' };
 
 export interface RecordColumn {
   name: string;
+  /** The column's type as the file is read (JSON for JSON Lines columns read raw). */
   type: DuckType;
-  /** The column's schema in the configured catalog, when it has one: values are shaped to fit it. */
+  /** The column's schema in the configured catalog, when it has one: values are made to fit it. */
   target?: JsonSchema;
 }
 
@@ -26,60 +27,89 @@ export interface RecordSelect {
   offset?: number;
 }
 
+export interface ColumnValue {
+  /** The expression emitted under the column's name. */
+  value: string;
+  /** When a value had to be nulled because it does not fit the catalog's type: true for that row. */
+  nulledWhen?: string;
+}
+
 /**
  * SQL producing one Airbyte RECORD message per row, serialized by DuckDB's
  * JSON writer (vectorized), so Node only forwards bytes. Values are shaped
- * where DuckDB's JSON differs from what Airbyte expects: ISO 8601 timestamps
- * with `T` (UTC `Z` for zoned ones), base64 blobs, null for NaN/Infinity
- * (not JSON), at any nesting depth.
+ * where DuckDB's JSON differs from what Airbyte expects (ISO 8601 timestamps
+ * with `T`, UTC `Z` for zoned ones, base64 blobs, null for NaN/Infinity, at any
+ * depth) and cast to the catalog's type where a file disagrees with it; a value
+ * that cannot be cast becomes null and is reported in the record's
+ * meta.changes (NULLED, SOURCE_SERIALIZATION_ERROR), as the protocol provides.
  */
 export function recordSelectSql(select: RecordSelect): string {
+  const values = select.columns.map((column) => ({ column, ...columnValue(column) }));
   const data = [
-    ...select.columns.map((column) => `${sqlIdentifier(column.name)} := ${columnExpression(column)}`),
+    ...values.map(({ column, value }) => `${sqlIdentifier(column.name)} := ${value}`),
     ...Object.entries(select.constants).map(([name, value]) => `${sqlIdentifier(name)} := ${sqlString(value)}`),
   ];
-  const record = `struct_pack("stream" := ${sqlString(select.stream)}, "data" := struct_pack(${data.join(', ')}), "emitted_at" := ${Math.trunc(select.emittedAt)}::BIGINT)`;
+  const nulled = values.filter((entry) => entry.nulledWhen !== undefined);
+  const meta =
+    nulled.length === 0
+      ? ''
+      : `, "meta" := struct_pack("changes" := list_transform(list_filter([${nulled
+          .map((entry) => `CASE WHEN ${entry.nulledWhen} THEN ${sqlString(entry.column.name)} END`)
+          .join(', ')}], lambda f: f IS NOT NULL), lambda f: struct_pack("field" := f, "change" := 'NULLED', "reason" := 'SOURCE_SERIALIZATION_ERROR')))`;
+  const record = `struct_pack("stream" := ${sqlString(select.stream)}, "data" := struct_pack(${data.join(', ')}), "emitted_at" := ${Math.trunc(select.emittedAt)}::BIGINT${meta})`;
   const where = select.where === undefined ? '' : ` WHERE ${select.where}`;
   const offset = select.offset !== undefined && select.offset > 0 ? ` OFFSET ${Math.trunc(select.offset)}` : '';
   return `SELECT 'RECORD' AS "type", ${record} AS "record" FROM ${select.reader}${where}${offset}`;
 }
 
-/** The expression emitting a column: shaped for JSON, and widened to the catalog's type where the file's type differs. */
-export function columnExpression(column: RecordColumn): string {
+/** The column as a value of the catalog's type, before JSON shaping; undefined when the file's own value fits. */
+export function castToCatalog(column: RecordColumn): { expression: string; type: DuckType } | undefined {
   const reference = sqlIdentifier(column.name);
-  const targetTypes = nonNullTypes(column.target);
-  if (targetTypes.length === 1 && targetTypes[0] === 'string') {
-    // The catalog widened this column to text (files disagreed): text it is.
-    if (column.type.kind === 'primitive' && column.type.name === 'DATE' && column.target?.format === 'date-time') {
-      return `strftime(${reference}::TIMESTAMP, '${ISO_LOCAL}')`;
-    }
-    if (!isTextual(column.type)) {
-      return jsonShaped(reference, column.type, 0) ?? (column.type.kind === 'primitive' ? `CAST(${reference} AS VARCHAR)` : `CAST(to_json(${reference}) AS VARCHAR)`);
-    }
+  const targetShape = schemaShape(column.target);
+  if (column.target === undefined || targetShape === 'any') return undefined;
+  const isRawJson = column.type.kind === 'primitive' && column.type.name === 'JSON';
+  if (!isRawJson && schemaShape(duckTypeToJsonSchema(column.type)) === targetShape) return undefined;
+  const type = duckTypeForSchema(column.target);
+  if (type.kind === 'primitive' && type.name === 'JSON') return undefined;
+  if (type.kind === 'primitive' && type.name === 'VARCHAR') {
+    // Text: DuckDB's text form; JSON text for nested values; a JSON string's content, unquoted.
+    if (isRawJson) return { expression: `(${reference} ->> '$')`, type };
+    return { expression: column.type.kind === 'primitive' || column.type.kind === 'decimal' ? `CAST(${reference} AS VARCHAR)` : `CAST(to_json(${reference}) AS VARCHAR)`, type };
   }
-  return jsonShaped(reference, column.type, 0) ?? reference;
+  const source = isRawJson && type.kind === 'primitive' && type.name !== 'HUGEINT' && type.name !== 'DOUBLE' && type.name !== 'BOOLEAN' ? `(${reference} ->> '$')` : reference;
+  return { expression: `TRY_CAST(${source} AS ${formatDuckType(type)})`, type };
 }
 
-/** Text, or a type whose JSON form is already a string. */
-function isTextual(type: DuckType): boolean {
-  if (type.kind === 'enum') return true;
-  if (type.kind !== 'primitive') return false;
-  return STRING_LIKE.includes(type.name) || TIMESTAMPS.includes(type.name) || ['DATE', 'TIME', 'TIME WITH TIME ZONE', 'TIMESTAMP WITH TIME ZONE', 'BLOB', 'INTERVAL', 'BIT'].includes(type.name);
+/** The expression emitting a column, and when it was nulled for not fitting the catalog. */
+export function columnValue(column: RecordColumn): ColumnValue {
+  const reference = sqlIdentifier(column.name);
+  const cast = castToCatalog(column);
+  if (cast === undefined) return { value: jsonShaped(reference, column.type, 0) ?? reference };
+  const value = jsonShaped(cast.expression, cast.type, 0) ?? cast.expression;
+  const isText = cast.type.kind === 'primitive' && cast.type.name === 'VARCHAR';
+  if (isText) return { value };
+  const isRawJson = column.type.kind === 'primitive' && column.type.name === 'JSON';
+  const present = isRawJson ? `${reference} IS NOT NULL AND json_type(${reference}) <> 'NULL'` : `${reference} IS NOT NULL`;
+  return { value, nulledWhen: `${present} AND ${cast.expression} IS NULL` };
 }
 
-function nonNullTypes(schema: JsonSchema | undefined): string[] {
-  if (schema === undefined) return [];
-  const type = schema.type;
-  const types = Array.isArray(type) ? type : type === undefined ? [] : [type];
-  return types.filter((name): name is string => typeof name === 'string' && name !== 'null');
+/** A column's value in the catalog's type, for comparing cursors; TRY_CAST so a stray value is null, not an error. */
+export function cursorExpression(column: RecordColumn): { expression: string; type: DuckType } {
+  const cast = castToCatalog(column);
+  if (cast !== undefined) return cast;
+  if (column.type.kind === 'primitive' && column.type.name === 'JSON') return { expression: `(${sqlIdentifier(column.name)} ->> '$')`, type: { kind: 'primitive', name: 'VARCHAR' } };
+  return { expression: sqlIdentifier(column.name), type: column.type };
 }
 
 /** The expression giving Airbyte's JSON form of `expression`, or undefined when DuckDB's own JSON is already right. */
 function jsonShaped(expression: string, type: DuckType, depth: number): string | undefined {
   switch (type.kind) {
     case 'primitive':
-      if (TIMESTAMPS.includes(type.name)) return `strftime(${expression}::TIMESTAMP, '${ISO_LOCAL}')`;
-      if (type.name === 'TIMESTAMP WITH TIME ZONE') return `strftime(timezone('UTC', ${expression}), '${ISO_LOCAL}Z')`;
+      // Infinite dates and timestamps have no ISO form: null.
+      if (TIMESTAMPS.includes(type.name)) return `CASE WHEN isfinite(${expression}) THEN strftime(${expression}::TIMESTAMP, '${ISO_LOCAL}') END`;
+      if (type.name === 'TIMESTAMP_NS') return `CASE WHEN isfinite(${expression}) THEN strftime(${expression}, '%Y-%m-%dT%H:%M:%S.%n') END`;
+      if (type.name === 'TIMESTAMP WITH TIME ZONE') return `CASE WHEN isfinite(${expression}) THEN strftime(timezone('UTC', ${expression}), '${ISO_LOCAL}Z') END`;
+      if (type.name === 'DATE') return `CASE WHEN isfinite(${expression}) THEN ${expression} END`;
       if (type.name === 'BLOB') return `base64(${expression})`;
       if (type.name === 'FLOAT' || type.name === 'DOUBLE') return `CASE WHEN isfinite(${expression}) THEN ${expression} END`;
       return undefined;
@@ -107,3 +137,5 @@ function jsonShaped(expression: string, type: DuckType, depth: number): string |
       return undefined;
   }
 }
+
+export { JSON_TYPE };

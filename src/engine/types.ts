@@ -79,7 +79,10 @@ class TypeParser {
       case 'STRUCT':
       case 'UNION': {
         const fields = this.fields();
-        return name === 'STRUCT' ? { kind: 'struct', fields } : { kind: 'union', members: fields };
+        // A struct of unnamed members (how Parquet carries a DuckDB UNION) has no stable keys: any JSON.
+        const unnamed = fields.some((field, index) => field.name === String(index) && field.unnamed === true);
+        const members = fields.map(({ name: fieldName, type }) => ({ name: fieldName, type }));
+        return name === 'STRUCT' && !unnamed ? { kind: 'struct', fields: members } : { kind: 'union', members };
       }
       case 'MAP': {
         const key = this.type();
@@ -99,8 +102,8 @@ class TypeParser {
   }
 
   /** `name TYPE, "quoted name" TYPE, ...)`; unnamed members (`STRUCT(INTEGER, VARCHAR)`) get their position as name. */
-  private fields(): { name: string; type: DuckType }[] {
-    const fields: { name: string; type: DuckType }[] = [];
+  private fields(): { name: string; type: DuckType; unnamed?: boolean }[] {
+    const fields: { name: string; type: DuckType; unnamed?: boolean }[] = [];
     for (;;) {
       this.skipSpace();
       const start = this.position;
@@ -111,7 +114,7 @@ class TypeParser {
       if (this.peek() === ',' || this.peek() === ')' || this.peek() === '[' || this.peek() === '(') {
         // What we read was a type, not a name.
         this.position = start;
-        fields.push({ name: String(fields.length), type: this.type() });
+        fields.push({ name: String(fields.length), type: this.type(), unnamed: true });
       } else {
         fields.push({ name, type: this.type() });
       }
@@ -320,4 +323,50 @@ function primitiveSchema(name: string): JsonSchema {
   if (name === 'JSON') return { type: ['null', 'string', 'number', 'integer', 'boolean', 'object', 'array'] };
   // VARCHAR, UUID, INTERVAL, BIT, NULL and anything newer: text.
   return nullable('string');
+}
+
+/** The JSON Schema kinds of a column, ignoring null: e.g. ["integer"], ["string"], or several for "any". */
+export function schemaKinds(schema: JsonSchema | undefined): string[] {
+  if (schema === undefined) return [];
+  const type = schema.type;
+  const types = Array.isArray(type) ? type : type === undefined ? [] : [type];
+  return types.filter((name): name is string => typeof name === 'string' && name !== 'null');
+}
+
+/** What a value of this schema looks like at the top: kind plus the string format that shapes it. */
+export function schemaShape(schema: JsonSchema | undefined): string {
+  const kinds = schemaKinds(schema);
+  if (kinds.length !== 1) return 'any';
+  if (kinds[0] === 'string') return `string:${String(schema?.format ?? '')}:${String(schema?.airbyte_type ?? '')}`;
+  if (kinds[0] === 'array') return `array<${schemaShape(schema?.items as JsonSchema | undefined)}>`;
+  return kinds[0]!;
+}
+
+/**
+ * The DuckDB type holding values of a catalog column, for casting a file's
+ * column to what the catalog promises. Objects and "any" stay JSON.
+ */
+export function duckTypeForSchema(schema: JsonSchema | undefined): DuckType {
+  const kinds = schemaKinds(schema);
+  if (kinds.length !== 1) return { kind: 'primitive', name: 'JSON' };
+  switch (kinds[0]) {
+    case 'integer':
+      return { kind: 'primitive', name: 'HUGEINT' };
+    case 'number':
+      return DOUBLE;
+    case 'boolean':
+      return { kind: 'primitive', name: 'BOOLEAN' };
+    case 'array':
+      return { kind: 'list', items: duckTypeForSchema(schema?.items as JsonSchema | undefined) };
+    case 'string': {
+      const format = schema?.format;
+      const airbyteType = schema?.airbyte_type;
+      if (format === 'date') return { kind: 'primitive', name: 'DATE' };
+      if (format === 'date-time') return { kind: 'primitive', name: airbyteType === 'timestamp_with_timezone' ? 'TIMESTAMP WITH TIME ZONE' : 'TIMESTAMP' };
+      if (format === 'time') return { kind: 'primitive', name: airbyteType === 'time_with_timezone' ? 'TIME WITH TIME ZONE' : 'TIME' };
+      return VARCHAR;
+    }
+    default:
+      return { kind: 'primitive', name: 'JSON' };
+  }
 }

@@ -1,4 +1,4 @@
-import { close, open, read } from 'node:fs';
+import { close, closeSync, constants, open, openSync, read } from 'node:fs';
 import { promisify } from 'node:util';
 import type { OutputWriter } from './output.js';
 
@@ -25,12 +25,40 @@ export interface ForwardOptions {
  */
 export class LineForwarder {
   private buffer = Buffer.allocUnsafe(1 << 20);
+  private active: { fifoPath: string; fd?: number } | undefined;
+  private aborted = false;
 
   constructor(private readonly out: OutputWriter) {}
 
+  /**
+   * Stops forwarding at once, for a process that must exit: no more bytes go
+   * to stdout, and the producer, blocked opening or writing the FIFO, is
+   * released (its writes fail) so its threads can end.
+   */
+  abort(): void {
+    this.aborted = true;
+    const active = this.active;
+    if (active === undefined) return;
+    try {
+      // A writer still waiting in open() needs a reader to have opened once.
+      closeSync(openSync(active.fifoPath, constants.O_RDONLY | constants.O_NONBLOCK));
+    } catch {
+      // Already gone.
+    }
+    if (active.fd !== undefined) {
+      try {
+        closeSync(active.fd);
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+
   /** Opens `fifoPath` for reading (waits for the writer) and forwards until the writer closes it. */
   async forward(fifoPath: string, options: ForwardOptions): Promise<{ lines: number; bytes: number; unfinished: number }> {
+    this.active = { fifoPath };
     const fd = await openAsync(fifoPath, 'r');
+    this.active.fd = fd;
     let lines = 0;
     let bytes = 0;
     let carried = 0;
@@ -44,7 +72,7 @@ export class LineForwarder {
           this.buffer = bigger;
         }
         const { bytesRead: count } = await readAsync(fd, this.buffer, carried, this.buffer.length - carried, null);
-        if (count === 0) break;
+        if (count === 0 || this.aborted) break;
         const end = carried + count;
         bytes += count;
         let start = 0;
@@ -54,6 +82,7 @@ export class LineForwarder {
           lines++;
           lastEnd = newline + 1;
           if (lines === nextCheckpoint) {
+            if (this.aborted) break;
             this.out.writeBytes(this.buffer, start, lastEnd);
             start = lastEnd;
             await options.checkpoint(lines);
@@ -61,6 +90,7 @@ export class LineForwarder {
           }
           newline = this.buffer.indexOf(NEWLINE, lastEnd);
         }
+        if (this.aborted) break;
         if (lastEnd > start) this.out.writeBytes(this.buffer, start, lastEnd);
         // Keep the unfinished line at the front of the buffer for the next read.
         carried = end - lastEnd;
@@ -68,7 +98,8 @@ export class LineForwarder {
         options.progress?.(lines, bytes);
       }
     } finally {
-      await closeAsync(fd);
+      this.active = undefined;
+      if (!this.aborted) await closeAsync(fd);
     }
     return { lines, bytes, unfinished: carried };
   }

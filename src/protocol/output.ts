@@ -17,13 +17,20 @@ import { SecretRedactor } from './redactor.js';
 export class OutputWriter {
   readonly redactor: SecretRedactor;
   private readonly target: Writable | number;
+  private sealed = false;
 
   constructor(target: Writable | number = 1, redactor: SecretRedactor = new SecretRedactor()) {
     this.target = target;
     this.redactor = redactor;
   }
 
+  /** Nothing more is written after this: the process is exiting and its last message is out. */
+  seal(): void {
+    this.sealed = true;
+  }
+
   async write(message: AirbyteMessage): Promise<void> {
+    if (this.sealed) return;
     const safe = message.type === 'RECORD' ? message : this.redactor.redactValue(message);
     await this.writeLine(JSON.stringify(safe));
   }
@@ -35,6 +42,7 @@ export class OutputWriter {
   /** Pre-serialized message lines (whole lines only), e.g. RECORD lines written by DuckDB. */
   writeBytes(buffer: Buffer, start: number, end: number): void {
     if (typeof this.target !== 'number') throw new Error('raw bytes need a file descriptor target');
+    if (this.sealed) return;
     writeAllSync(this.target, buffer, start, end);
   }
 

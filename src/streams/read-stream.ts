@@ -1,5 +1,5 @@
 import type { FileStreamConfig } from '../config/resolved.js';
-import { recordSelectSql, columnExpression, type RecordColumn } from '../engine/record-sql.js';
+import { cursorExpression, recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
 import { readerSql } from '../engine/readers.js';
 import { sqlIdentifier, sqlString } from '../engine/sql.js';
 import { formatDuckType, parseDuckType, type JsonSchema } from '../engine/types.js';
@@ -136,15 +136,23 @@ async function readFile(
   const url = s3Url(staged.bucket, object.key);
   const skipMalformed = stream.onError === 'skip' && stream.format.filetype === 'csv';
   const rejectsTable = skipMalformed ? `source_s3_rejects_${++rejectsSequence}` : undefined;
-  const reader = readerSql(staged.path, stream.format, rejectsTable === undefined ? {} : { rejectsTable });
-  const lenientReader = readerSql(staged.path, stream.format, { ignoreErrors: skipMalformed });
+  // JSON Lines with a catalog: the catalog's columns, each read as raw JSON and cast to its type.
+  const jsonColumns = stream.format.filetype === 'jsonl' && plan.catalogColumns.size > 0 ? [...plan.catalogColumns.keys()] : undefined;
+  const readerOptions = { ...(jsonColumns === undefined ? {} : { jsonColumns }) };
+  const reader = readerSql(staged.path, stream.format, { ...readerOptions, ...(rejectsTable === undefined ? {} : { rejectsTable }) });
+  const lenientReader = readerSql(staged.path, stream.format, { ...readerOptions, ignoreErrors: skipMalformed });
 
-  const described = await engineCall(staged, stream.format, () => engine.all(`DESCRIBE SELECT * FROM ${lenientReader}`));
-  const fileColumns: RecordColumn[] = described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
-  const columns =
-    plan.catalogColumns.size === 0
-      ? fileColumns
-      : fileColumns.filter((column) => plan.catalogColumns.has(column.name)).map((column) => ({ ...column, target: plan.catalogColumns.get(column.name)! }));
+  let columns: RecordColumn[];
+  if (jsonColumns !== undefined) {
+    columns = jsonColumns.map((name) => ({ name, type: { kind: 'primitive', name: 'JSON' }, target: plan.catalogColumns.get(name)! }));
+  } else {
+    const described = await engineCall(staged, stream.format, () => engine.all(`DESCRIBE SELECT * FROM ${lenientReader}`));
+    const fileColumns: RecordColumn[] = described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
+    columns =
+      plan.catalogColumns.size === 0
+        ? fileColumns
+        : fileColumns.filter((column) => plan.catalogColumns.has(column.name)).map((column) => ({ ...column, target: plan.catalogColumns.get(column.name)! }));
+  }
 
   let where: string | undefined;
   if (plan.cursorColumn !== undefined) {
@@ -154,15 +162,19 @@ async function readFile(
         streamName: plan.name,
       });
     }
+    // Compared in the catalog's type, by DuckDB: exact for big numbers, a stray value is null, not an error.
+    const { expression, type } = cursorExpression(cursor);
+    const cursorType = formatDuckType(type);
     if (state.cursor !== undefined && state.cursor !== null) {
-      where = `${sqlIdentifier(cursor.name)} >= CAST(${sqlLiteral(state.cursor)} AS ${formatDuckType(cursor.type)})`;
+      // Rows without a cursor value in a new or changed file are new rows too: keep them.
+      where = `(${expression} >= CAST(${sqlLiteral(state.cursor)} AS ${cursorType}) OR ${expression} IS NULL)`;
     }
-    // The largest cursor value this file emits, in the same JSON form as the records.
+    const pending = state.pendingCursor === undefined || state.pendingCursor === null ? '' : ` UNION ALL SELECT CAST(${sqlLiteral(state.pendingCursor)} AS ${cursorType})`;
     const rows = await engineCall(staged, stream.format, () =>
-      engine.all(`SELECT CAST(to_json(max(${columnExpression(cursor)})) AS VARCHAR) AS "max" FROM ${lenientReader}${where === undefined ? '' : ` WHERE ${where}`}`),
+      engine.all(`SELECT CAST(max("v") AS VARCHAR) AS "max" FROM (SELECT ${expression} AS "v" FROM ${lenientReader}${where === undefined ? '' : ` WHERE ${where}`}${pending})`),
     );
     const max = rows[0]?.max;
-    if (typeof max === 'string') state.offerCursor(JSON.parse(max));
+    state.raisePendingCursor(typeof max === 'string' ? max : null);
   }
 
   const skipRows = state.rowsDone(object);

@@ -3,7 +3,7 @@ import type { Engine, Row } from '../engine/engine.js';
 import { readerSql } from '../engine/readers.js';
 import { lastRecordEnd } from '../engine/record-boundary.js';
 import { sqlString } from '../engine/sql.js';
-import { configError } from '../protocol/errors.js';
+import { configError, ConnectorError } from '../protocol/errors.js';
 import type { Bucket } from '../s3/bucket.js';
 import type { S3Object } from '../s3/settings.js';
 import type { StagedFile, StagingArea } from '../s3/staging.js';
@@ -125,9 +125,11 @@ export async function engineCall<T>(staged: StagedFile, format: FileFormat, work
   } catch (error) {
     const url = s3Url(staged.bucket, staged.object.key);
     const detail = (error instanceof Error ? error.message : String(error)).split(staged.path).join(url);
-    throw configError(`${url} could not be read as ${FORMAT_NAMES[format.filetype]}: ${duckdbReason(detail)}. Check that the file is ${FORMAT_NAMES[format.filetype]} and the stream's format options match it.`, {
-      internalMessage: detail,
-    });
+    // Errors about our own SQL are our bug, not the file's.
+    if (/^(Binder|Parser|Catalog|Internal|INTERNAL|Not implemented) Error/.test(detail)) {
+      throw new ConnectorError('system_error', `Unexpected error in the connector's query for ${url}: ${duckdbReason(detail)}`, { internalMessage: detail });
+    }
+    throw configError(`${url} could not be read as ${FORMAT_NAMES[format.filetype]}: ${duckdbReason(detail)}. ${remedy(detail, format)}`, { internalMessage: detail });
   }
 }
 
@@ -140,8 +142,25 @@ export function duckdbReason(detail: string): string {
   const kept: string[] = [];
   for (const line of detail.split('\n')) {
     const trimmed = line.trim();
-    if (/^(Possible Solution|LINE \d+:|file =|delimiter =)/.test(trimmed)) break;
+    if (/^(Possible|Try |LINE \d+:|file =|delimiter =)/i.test(trimmed)) break;
+    // DuckDB also gives advice inline; its options are not the user's to set.
+    const advice = /\s(Possible (fixes|solutions?)|Try increasing|Consider)\b/i.exec(trimmed);
+    if (advice !== null) {
+      kept.push(trimmed.slice(0, advice.index));
+      break;
+    }
     if (trimmed !== '') kept.push(trimmed);
   }
-  return kept.join(' ').replace(/\.$/, '');
+  return kept.join(' ').replace(/[.:\s]+$/, '');
+}
+
+/** What the user can change about it, in this connector's own options. */
+function remedy(detail: string, format: FileFormat): string {
+  if (format.filetype === 'csv' && /Could not convert|Error when converting/i.test(detail)) {
+    return "If such values mean null, list them in the stream's format null_values; to leave such rows out, set the stream's on_error to skip.";
+  }
+  if (format.filetype === 'csv' && /Expected Number of Columns|too many columns|Unterminated quote/i.test(detail)) {
+    return "Check the stream's format (delimiter, quote_char, escape_char); to leave malformed rows out, set the stream's on_error to skip.";
+  }
+  return `Check that the file is ${FORMAT_NAMES[format.filetype]} and the stream's format options match it.`;
 }

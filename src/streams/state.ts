@@ -14,8 +14,12 @@ export interface FileStreamStateBlob {
   cursor_field: string;
   /** Files fully synced: key -> last-modified (ISO 8601). */
   history: Record<string, string>;
-  /** Set once history overflowed: files not in history, last modified at or before it, count as synced. */
+  /**
+   * Set once history overflowed: the newest (last-modified, key) dropped. Files not in history that
+   * come at or before it in read order (last-modified, then key) count as synced.
+   */
   history_cutoff?: string;
+  history_cutoff_key?: string;
   /** Column cursor: rows below it are not read again (the filter of the next sync). */
   cursor?: unknown;
   /** Column cursor: the largest value emitted so far in a sync that has not finished. */
@@ -45,7 +49,7 @@ const iso = (date: Date) => date.toISOString();
 export class StreamState {
   readonly cursorField: string;
   readonly history: Map<string, number>;
-  historyCutoff: number | undefined;
+  historyCutoff: { time: number; key: string } | undefined;
   /** The filter of this sync (column cursor), unchanged until the stream completes. */
   readonly cursor: unknown;
   pendingCursor: unknown;
@@ -55,7 +59,7 @@ export class StreamState {
   private constructor(fields: {
     cursorField: string;
     history: Map<string, number>;
-    historyCutoff?: number;
+    historyCutoff?: { time: number; key: string };
     cursor?: unknown;
     pendingCursor?: unknown;
     inProgress?: FilePosition;
@@ -93,12 +97,14 @@ export class StreamState {
       input = { version: 1, cursor_field: '_ab_source_file_last_modified', history: input.history };
     }
     const blob = input as Partial<FileStreamStateBlob> & Record<string, unknown>;
+    // A full refresh resumes only its own unfinished sync; any other state (say, an incremental one
+    // left from before the sync mode changed) is simply not for it.
+    if (fullRefresh && blob.full_refresh_in_progress !== true) return StreamState.fresh(cursorField, true);
     if (blob.version !== 1) throw fail(`has version ${JSON.stringify(blob.version)}, which this connector does not know`);
     if (typeof blob.cursor_field !== 'string') throw fail('has no cursor_field');
     if (blob.cursor_field !== cursorField) {
       throw fail(`was kept with cursor field "${blob.cursor_field}", but the catalog now uses "${cursorField}"; a state of one cursor cannot filter by another`);
     }
-    if (fullRefresh && blob.full_refresh_in_progress !== true) return StreamState.fresh(cursorField, true);
     if (!isRecord(blob.history)) throw fail('has no history object');
     const history = new Map<string, number>();
     for (const [key, value] of Object.entries(blob.history)) {
@@ -106,8 +112,9 @@ export class StreamState {
       if (Number.isNaN(time)) throw fail(`has an unreadable time for file ${JSON.stringify(key)} in history`);
       history.set(key, time);
     }
-    const cutoff = typeof blob.history_cutoff === 'string' ? Date.parse(blob.history_cutoff) : undefined;
-    if (cutoff !== undefined && Number.isNaN(cutoff)) throw fail('has an unreadable history_cutoff');
+    const cutoffTime = typeof blob.history_cutoff === 'string' ? Date.parse(blob.history_cutoff) : undefined;
+    if (cutoffTime !== undefined && Number.isNaN(cutoffTime)) throw fail('has an unreadable history_cutoff');
+    const cutoff = cutoffTime === undefined ? undefined : { time: cutoffTime, key: typeof blob.history_cutoff_key === 'string' ? blob.history_cutoff_key : '' };
     let inProgress: FilePosition | undefined;
     if (blob.in_progress !== undefined) {
       const position = blob.in_progress as Partial<FilePosition>;
@@ -131,7 +138,7 @@ export class StreamState {
   isSynced(object: S3Object): boolean {
     const synced = this.history.get(object.key);
     if (synced !== undefined) return synced >= object.lastModified.getTime();
-    return this.historyCutoff !== undefined && object.lastModified.getTime() <= this.historyCutoff;
+    return this.historyCutoff !== undefined && compareReadOrder({ time: object.lastModified.getTime(), key: object.key }, this.historyCutoff) <= 0;
   }
 
   /** Rows of this object already emitted by an interrupted sync (0 when none). */
@@ -145,17 +152,19 @@ export class StreamState {
     this.history.set(object.key, object.lastModified.getTime());
     this.inProgress = undefined;
     if (this.history.size <= limit) return;
-    const oldest = [...this.history].sort((a, b) => a[1] - b[1]).slice(0, this.history.size - limit);
-    for (const [key, time] of oldest) {
-      this.history.delete(key);
-      this.historyCutoff = Math.max(this.historyCutoff ?? time, time);
+    const oldest = [...this.history]
+      .map(([key, time]) => ({ key, time }))
+      .sort(compareReadOrder)
+      .slice(0, this.history.size - limit);
+    for (const entry of oldest) {
+      this.history.delete(entry.key);
+      if (this.historyCutoff === undefined || compareReadOrder(entry, this.historyCutoff) > 0) this.historyCutoff = entry;
     }
   }
 
-  /** Raises the pending column cursor to `value` if larger (numbers by value, text such as ISO times by order). */
-  offerCursor(value: unknown): void {
-    if (value === null || value === undefined) return;
-    if (this.pendingCursor === undefined || this.pendingCursor === null || isGreater(value, this.pendingCursor)) this.pendingCursor = value;
+  /** The largest column cursor value emitted so far (compared by DuckDB in the column's type, kept as its text). */
+  raisePendingCursor(value: string | null): void {
+    if (value !== null) this.pendingCursor = value;
   }
 
   /** The state to print. `final` closes the sync: the column cursor moves up; a full refresh forgets its files. */
@@ -168,7 +177,7 @@ export class StreamState {
       version: 1,
       cursor_field: this.cursorField,
       history,
-      ...(this.historyCutoff === undefined ? {} : { history_cutoff: new Date(this.historyCutoff).toISOString() }),
+      ...(this.historyCutoff === undefined ? {} : { history_cutoff: new Date(this.historyCutoff.time).toISOString(), history_cutoff_key: this.historyCutoff.key }),
       ...(cursor === undefined ? {} : { cursor }),
       ...(!final && this.pendingCursor !== undefined ? { pending_cursor: this.pendingCursor } : {}),
       ...(!final && this.inProgress !== undefined ? { in_progress: this.inProgress } : {}),
@@ -177,8 +186,7 @@ export class StreamState {
   }
 }
 
-function isGreater(a: unknown, b: unknown): boolean {
-  if (typeof a === 'number' && typeof b === 'number') return a > b;
-  if (typeof a === 'boolean' && typeof b === 'boolean') return a && !b;
-  return String(a) > String(b);
+/** The order files are read in: last-modified, then key. */
+function compareReadOrder(a: { time: number; key: string }, b: { time: number; key: string }): number {
+  return a.time - b.time || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }

@@ -110,6 +110,41 @@ describe('incremental with the file cursor (_ab_source_file_last_modified)', () 
 });
 
 describe('incremental with a column cursor', () => {
+  it('keeps big integer cursors exact, keeps new rows without a cursor value, and survives a stray value', async () => {
+    const prefix = folder('bigcursor');
+    await putObject(client, `${prefix}1.csv`, csv([['id', 'seq', 'note'], ['1', '9007199254740990', 'a'], ['2', '9007199254740995', 'b']]));
+    const config = configWith([{ name: 'seqs', globs: [`${prefix}*.csv`], format: { filetype: 'csv' } }]);
+    const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'incremental', cursor_field: ['seq'] });
+    const first = await read(config, catalog);
+    const state = lastStates(first.messages);
+    expect(state[0]!.stream.stream_state.cursor).toBe('9007199254740995');
+
+    await tick();
+    // An equal cursor (>= keeps it), a larger one, one without a value, and one that is not a number.
+    await putObject(client, `${prefix}2.csv`, csv([['id', 'seq', 'note'], ['3', '9007199254740995', 'equal'], ['4', '9007199254740997', 'later'], ['5', '', 'no seq'], ['6', 'unknown', 'stray'], ['7', '9007199254740994', 'older']]));
+    const second = await read(config, catalog, state);
+    expect(second.code, second.stderr).toBe(0);
+    expect(ids(second.records).sort()).toEqual([3, 4, 5, 6]);
+    expect(second.stdout).toContain('"seq":9007199254740997');
+    expectRecordsValid(second.records, catalog);
+    // The stray value cannot be an integer: null, and said in the record's meta.
+    const stray = second.records.find((record) => record.data.id === 6)!;
+    expect(stray.data.seq).toBeNull();
+    expect(stray.meta).toEqual({ changes: [{ field: 'seq', change: 'NULLED', reason: 'SOURCE_SERIALIZATION_ERROR' }] });
+    expect(lastStates(second.messages)[0]!.stream.stream_state.cursor).toBe('9007199254740997');
+  });
+
+  it('lets a full refresh run with a state left by an incremental sync', async () => {
+    const prefix = folder('switch');
+    await putObject(client, `${prefix}a.csv`, csv([['id', 'u'], ['1', '2024-01-01']]));
+    const config = configWith([{ name: 'switch', globs: [`${prefix}*.csv`], format: { filetype: 'csv' } }]);
+    const streams = await discoverStreams(config);
+    const incremental = await read(config, configuredCatalog(streams, { sync_mode: 'incremental', cursor_field: ['u'] }));
+    const full = await read(config, configuredCatalog(streams, { sync_mode: 'full_refresh' }), lastStates(incremental.messages));
+    expect(full.code, full.stdout).toBe(0);
+    expect(ids(full.records)).toEqual([1]);
+  });
+
   it('reads rows with cursor >= the saved value, skipping unchanged files without download', async () => {
     const prefix = folder('column');
     await putObject(
@@ -123,7 +158,7 @@ describe('incremental with a column cursor', () => {
     expect(ids(first.records)).toEqual([1, 2, 3]);
     expectRecordsValid(first.records, catalog);
     const state = lastStates(first.messages);
-    expect(state[0]!.stream.stream_state).toMatchObject({ cursor_field: 'updated_at', cursor: '2024-01-05T10:00:00.000000' });
+    expect(state[0]!.stream.stream_state).toMatchObject({ cursor_field: 'updated_at', cursor: '2024-01-05 10:00:00' });
 
     await tick();
     await putObject(
@@ -139,9 +174,9 @@ describe('incremental with a column cursor', () => {
     // a.csv is unchanged since the last sync: not downloaded at all.
     expect(proxy.bytesFor(`${prefix}a.csv`)).toBe(0);
     expect(proxy.bytesFor(`${prefix}b.csv`)).toBeGreaterThan(0);
-    expect(lastStates(second.messages)[0]!.stream.stream_state.cursor).toBe('2024-01-07T10:00:00.000000');
+    expect(lastStates(second.messages)[0]!.stream.stream_state.cursor).toBe('2024-01-07 10:00:00');
 
-    const future = [{ type: 'STREAM', stream: { stream_descriptor: { name: 'orders' }, stream_state: { version: 1, cursor_field: 'updated_at', history: {}, cursor: '9999-12-31T00:00:00.000000' } } }];
+    const future = [{ type: 'STREAM', stream: { stream_descriptor: { name: 'orders' }, stream_state: { version: 1, cursor_field: 'updated_at', history: {}, cursor: '9999-12-31 00:00:00' } } }];
     const none = await read(config, catalog, future);
     expect(none.code).toBe(0);
     expect(none.records).toEqual([]);

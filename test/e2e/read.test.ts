@@ -141,6 +141,42 @@ describe('read, full refresh', () => {
     expect(nested[1]).toEqual({ id: 1, profile: { name: 'n1', tags: ['t1'], address: { city: 'c1' } }, active: false, ratio: 0.5 });
   });
 
+  it('makes records fit the catalog when files change after discover: casts, and nulls what cannot fit', async () => {
+    const prefix = `later/${Date.now()}/`;
+    await putObject(client, `${prefix}1.csv`, 'id,amount,at\n1,1.5,2024-01-01 10:00:00\n');
+    const config = configWith([{ name: 'later', globs: [`${prefix}*.csv`], format: { filetype: 'csv' } }]);
+    const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });
+    // Zoned in the catalog (as if other files had offsets): naive times are read as UTC.
+    catalog.streams[0].stream.json_schema.properties.at = { type: ['null', 'string'], format: 'date-time', airbyte_type: 'timestamp_with_timezone' };
+    catalog.streams[0].stream.json_schema.properties.amount = { type: ['null', 'string'] };
+    await putObject(client, `${prefix}2.csv`, 'id,amount,at\nx-2,2.5,2024-01-02 10:00:00\n');
+    const result = await read(config, catalog);
+    expect(result.code, result.stdout).toBe(0);
+    expectRecordsValid(result.records, catalog);
+    const data = result.records.map((record) => withoutFileColumns(record.data));
+    expect(data).toEqual([
+      { id: 1, amount: '1.5', at: '2024-01-01T10:00:00.000000Z' },
+      { id: null, amount: '2.5', at: '2024-01-02T10:00:00.000000Z' },
+    ]);
+    expect(result.records[1]!.meta).toEqual({ changes: [{ field: 'id', change: 'NULLED', reason: 'SOURCE_SERIALIZATION_ERROR' }] });
+  });
+
+  it('reads JSON Lines whose nested keys drift after the sample, by the catalog columns', async () => {
+    const key = `jsonl-drift/${Date.now()}.jsonl`;
+    const lines = Array.from({ length: 25_000 }, (_, index) => JSON.stringify({ a: index, o: { x: index } }));
+    lines.push(JSON.stringify({ a: 'z', o: { x: 1, y: 2 }, b: 5 }));
+    await putObject(client, key, `${lines.join('\n')}\n`);
+    const config = configWith([{ name: 'drift', globs: [key], format: { filetype: 'jsonl' } }]);
+    const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });
+    const result = await read(config, catalog);
+    expect(result.code, result.stdout.slice(-500)).toBe(0);
+    expect(result.records).toHaveLength(25_001);
+    expectRecordsValid(result.records, catalog);
+    const last = result.records.at(-1)!;
+    expect(withoutFileColumns(last.data)).toEqual({ a: null, o: { x: 1, y: 2 } });
+    expect(last.meta.changes).toEqual([{ field: 'a', change: 'NULLED', reason: 'SOURCE_SERIALIZATION_ERROR' }]);
+  });
+
   it('casts a column to text when files disagree on its type', async () => {
     const config = configWith([{ name: 'drift', globs: ['drift/*.csv'], format: { filetype: 'csv' } }]);
     const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });

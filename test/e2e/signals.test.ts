@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cleanEnv, localConfig, writeTempFile } from '../support/cli.js';
+import { putObject, testClient } from '../support/s3-client.js';
 
 let blackHole: Server;
 let blackHoleEndpoint: string;
@@ -29,6 +30,48 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+describe('a read cancelled while records flow', () => {
+  it('stops at a line boundary, marks the stream INCOMPLETE, and exits promptly', async () => {
+    const client = testClient();
+    const key = `signals/${Date.now()}.csv`;
+    await putObject(client, key, `id,name\n${Array.from({ length: 400_000 }, (_, index) => `${index},name-${index}`).join('\n')}\n`);
+    client.destroy();
+    const config = localConfig({ streams: [{ name: 'big', globs: [key], format: { filetype: 'csv' } }] });
+    const catalog = { streams: [{ stream: { name: 'big', json_schema: { type: 'object', properties: {} }, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'overwrite' }] };
+    const stagingParent = mkdtempSync(join(tmpdir(), 'source-s3-signal-'));
+    const child = spawn(process.execPath, [CLI, 'read', '--config', writeTempFile('config.json', config), '--catalog', writeTempFile('catalog.json', catalog)], {
+      env: cleanEnv({ SOURCE_S3_STAGING_DIR: stagingParent }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let signalled = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (!signalled && stdout.split('"type":"RECORD"').length > 2000) {
+        signalled = true;
+        child.kill('SIGTERM');
+      }
+    });
+    const started = Date.now();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(signalled).toBe(true);
+    expect(code).toBe(143);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const lines = stdout.split('\n');
+    expect(lines.pop()).toBe('');
+    const messages = lines.map((line) => JSON.parse(line));
+    const records = messages.filter((message) => message.type === 'RECORD').length;
+    expect(records).toBeGreaterThan(2000);
+    expect(records).toBeLessThan(400_000);
+    expect(messages.slice(-2)).toEqual([
+      expect.objectContaining({ type: 'TRACE', trace: expect.objectContaining({ stream_status: expect.objectContaining({ status: 'INCOMPLETE' }) }) }),
+      expect.objectContaining({ type: 'TRACE', trace: expect.objectContaining({ error: expect.objectContaining({ message: 'Interrupted by SIGTERM before finishing; run the command again.' }) }) }),
+    ]);
+    expect(readdirSync(stagingParent)).toEqual([]);
+    rmSync(stagingParent, { recursive: true, force: true });
+  });
+});
 
 describe('a cancelled command', () => {
   it.each([

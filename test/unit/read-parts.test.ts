@@ -38,22 +38,33 @@ describe('StreamState', () => {
     const blob = state.toBlob(true);
     expect(Object.keys(blob.history)).toEqual(['f3', 'f4', 'f5']);
     expect(blob.history_cutoff).toBe('2024-01-02T00:00:00.000Z');
+    expect(blob.history_cutoff_key).toBe('f2');
     // Older than the cutoff and not in history: synced before, counted as such.
     expect(state.isSynced(object('f1', '2024-01-01T00:00:00Z'))).toBe(true);
     expect(state.isSynced(object('new', '2024-01-02T00:00:01Z'))).toBe(false);
   });
 
+  it('orders the cutoff by time then key, so files sharing a second are not skipped by mistake', () => {
+    const state = StreamState.fresh('_ab_source_file_last_modified', false);
+    const second = '2024-01-01T00:00:00Z';
+    state.markSynced(object('hist/1.csv', second), 2);
+    state.markSynced(object('hist/2.csv', second), 2);
+    state.markSynced(object('hist/3.csv', second), 2);
+    expect(state.toBlob(false)).toMatchObject({ history_cutoff_key: 'hist/1.csv' });
+    expect(state.isSynced(object('hist/1.csv', second))).toBe(true);
+    expect(state.isSynced(object('hist/4.csv', second))).toBe(false);
+    const resumed = StreamState.fromInput('s', state.toBlob(false), '_ab_source_file_last_modified', false);
+    expect(resumed.isSynced(object('hist/4.csv', second))).toBe(false);
+    expect(resumed.isSynced(object('hist/0.csv', second))).toBe(true);
+  });
+
   it('keeps the column cursor as the filter until the stream completes', () => {
     const state = StreamState.fromInput('s', { version: 1, cursor_field: 'updated_at', history: {}, cursor: '2024-01-05' }, 'updated_at', false);
-    state.offerCursor('2024-01-09');
-    state.offerCursor('2024-01-07');
+    state.raisePendingCursor('2024-01-09');
+    state.raisePendingCursor(null);
     expect(state.toBlob(false)).toMatchObject({ cursor: '2024-01-05', pending_cursor: '2024-01-09' });
     expect(state.toBlob(true)).toMatchObject({ cursor: '2024-01-09' });
     expect(state.toBlob(true)).not.toHaveProperty('pending_cursor');
-    const numbers = StreamState.fresh('n', false);
-    numbers.offerCursor(9);
-    numbers.offerCursor(10);
-    expect(numbers.toBlob(true).cursor).toBe(10);
   });
 
   it('resumes a full refresh only when it did not finish', () => {

