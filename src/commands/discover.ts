@@ -16,7 +16,10 @@ export async function discoverCommand(configPath: string, out: OutputWriter): Pr
   try {
     // One limiter for every file of every stream: the bound holds for the whole discovery.
     const limiter = new Limiter(discoveryConcurrency());
-    const schemas = await Promise.all(config.streams.map((stream) => inferSchema(context, stream, limiter)));
+    const schemas = await Promise.all(config.streams.map((stream) => inferSchema(context, stream, limiter))).catch((error: unknown) => {
+      limiter.close();
+      throw error;
+    });
     const streams = config.streams.map((stream, index) => airbyteStream(stream, schemas[index]!));
     for (const [index, schema] of schemas.entries()) {
       const stream = config.streams[index]!;

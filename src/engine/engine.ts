@@ -25,6 +25,7 @@ export class Engine {
   private readonly connection: DuckDBConnection;
   /** Queries run one at a time on the connection; callers may be concurrent. */
   private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   private constructor(instance: DuckDBInstance, connection: DuckDBConnection) {
     this.instance = instance;
@@ -55,7 +56,10 @@ export class Engine {
 
   /** Runs a query and returns its rows as JSON-compatible objects. */
   async all(sql: string): Promise<Row[]> {
-    const result = this.queue.then(async () => (await this.connection.runAndReadAll(sql)).getRowObjectsJson() as Row[]);
+    const result = this.queue.then(async () => {
+      this.assertOpen();
+      return (await this.connection.runAndReadAll(sql)).getRowObjectsJson() as Row[];
+    });
     this.queue = result.catch(() => undefined);
     return result;
   }
@@ -63,6 +67,7 @@ export class Engine {
   /** Runs a statement that returns nothing to keep (COPY, CREATE, DROP). */
   async run(sql: string): Promise<void> {
     const result = this.queue.then(async () => {
+      this.assertOpen();
       await this.connection.run(sql);
     });
     this.queue = result.catch(() => undefined);
@@ -88,8 +93,20 @@ export class Engine {
     this.connection.interrupt();
   }
 
-  close(): void {
+  /**
+   * Closes DuckDB once the query in flight (if any) has ended; later queries
+   * are refused. Closing under a running query deadlocks DuckDB's client
+   * context, and the process then never exits.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.queue;
     this.connection.closeSync();
     this.instance.closeSync();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('the engine is closed');
   }
 }

@@ -40,7 +40,7 @@ export class SourceContext {
   }
 
   async close(): Promise<void> {
-    this.engine.close();
+    await this.engine.close();
     this.bucket.destroy();
     await this.staging.close();
   }

@@ -97,7 +97,7 @@ describe('staging', () => {
     bucket = new Bucket(settings({ endpoint: await proxy.start() }), ignoreSecrets);
   });
   afterAll(async () => {
-    engine.close();
+    await engine.close();
     bucket.destroy();
     await proxy.stop();
     await staging.close();

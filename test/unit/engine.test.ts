@@ -13,8 +13,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'source-s3-engine-'));
   engine = await Engine.create(dir);
 });
-afterAll(() => {
-  engine.close();
+afterAll(async () => {
+  await engine.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -52,6 +52,16 @@ describe('the sandboxed engine', () => {
     const path = join(dir, `it's "odd"'); DROP TABLE x; --.csv`);
     writeFileSync(path, 'v\n42\n');
     expect(await engine.all(`SELECT * FROM ${readerSql(path, { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 })}`)).toEqual([{ v: '42' }]);
+  });
+
+  it('closes only after the query in flight ends, and refuses queries after that', async () => {
+    const other = await Engine.create(dir);
+    const running = other.all('SELECT count(*) AS n FROM range(300000000)');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const closing = other.close();
+    expect(await running).toEqual([{ n: '300000000' }]);
+    await closing;
+    await expect(other.all('SELECT 1')).rejects.toThrow('the engine is closed');
   });
 
   it('quotes CSV options safely', () => {
