@@ -4,13 +4,14 @@
 // /dev/null, and times DuckDB alone writing the same RECORD lines from the local
 // file with COPY ... TO '/dev/null' (FORMAT json). Prints rows/s, MB/s, peak RSS
 // and the ratio connector / DuckDB per format.
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { spawn } from 'node:child_process';
 import { createReadStream, mkdtempSync, openSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { createBucket, localS3Client, startLocalS3 } from './local-s3.mjs';
 import { recordSelectSql } from '../dist/engine/record-sql.js';
 import { readerSql } from '../dist/engine/readers.js';
 import { parseDuckType } from '../dist/engine/types.js';
@@ -37,19 +38,9 @@ async function generate() {
   return files;
 }
 
-async function startServer() {
-  const options = { directory: join(work, 's3'), buckets: [bucket], keys: [[keyId, secret]] };
-  const server = spawn(process.execPath, ['--openssl-legacy-provider', join(import.meta.dirname, 's3rver-process.mjs'), JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const { port } = await new Promise((resolve, reject) => {
-    server.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
-    createInterface({ input: server.stdout }).once('line', (line) => resolve(JSON.parse(line)));
-  });
-  return { server, endpoint: `http://127.0.0.1:${port}` };
-}
-
 async function upload(endpoint, files) {
-  const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: keyId, secretAccessKey: secret }, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
-  await client.send(new CreateBucketCommand({ Bucket: bucket })).catch(() => undefined);
+  const client = localS3Client(endpoint, keyId, secret);
+  await createBucket(client, bucket);
   for (const [format, path] of Object.entries(files)) {
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: `bench/data.${format}`, Body: createReadStream(path), ContentLength: statSync(path).size }));
   }
@@ -114,7 +105,7 @@ function catalogFor(format) {
   };
 }
 
-const { server, endpoint } = await startServer();
+const { endpoint, stop } = await startLocalS3({ directory: join(work, 's3'), buckets: [bucket], keys: [[keyId, secret]] });
 try {
   console.log(`generating ${ROWS.toLocaleString('en-US')} rows as Parquet and CSV...`);
   const files = await generate();
@@ -164,6 +155,6 @@ try {
   console.log('\nconnector: the real CLI read from the local S3 server (start-up, listing, download, DuckDB, forwarding) with stdout to /dev/null;');
   console.log('DuckDB alone: the same RECORD lines from the local file, COPY ... TO /dev/null (FORMAT json). Target: ratio <= 3.0, peak RSS < 1 GB.');
 } finally {
-  server.kill('SIGTERM');
+  stop();
   rmSync(work, { recursive: true, force: true });
 }

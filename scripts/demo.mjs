@@ -1,13 +1,13 @@
 // `npm run demo`: starts a local S3-compatible server (s3rver) with sample files
 // made by DuckDB, then runs the connector's commands against it and shows what
 // they print. Nothing is left behind: the server and its files live in a temp dir.
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { createBucket, localS3Client, startLocalS3 } from './local-s3.mjs';
 
 const root = join(import.meta.dirname, '..');
 const cli = join(root, 'dist', 'main.js');
@@ -19,18 +19,6 @@ const bold = (text) => (process.stdout.isTTY ? `\x1b[1m${text}\x1b[0m` : text);
 
 function section(title) {
   console.log(`\n${bold(`== ${title}`)}`);
-}
-
-async function startServer() {
-  const options = { directory: join(work, 's3'), buckets: [bucket], keys: [[keyId, secret]] };
-  const server = spawn(process.execPath, ['--openssl-legacy-provider', join(import.meta.dirname, 's3rver-process.mjs'), JSON.stringify(options)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const { port } = await new Promise((resolve, reject) => {
-    server.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
-    createInterface({ input: server.stdout }).once('line', (line) => resolve(JSON.parse(line)));
-  });
-  return { server, endpoint: `http://127.0.0.1:${port}` };
 }
 
 async function makeSampleFiles() {
@@ -54,15 +42,8 @@ async function makeSampleFiles() {
 }
 
 async function upload(endpoint, paths) {
-  const client = new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: keyId, secretAccessKey: secret },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  await client.send(new CreateBucketCommand({ Bucket: bucket })).catch(() => undefined);
+  const client = localS3Client(endpoint, keyId, secret);
+  await createBucket(client, bucket);
   for (const [key, path] of Object.entries(paths)) {
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(path) }));
     console.log(`  uploaded s3://${bucket}/${key}`);
@@ -79,7 +60,7 @@ function run(args, note) {
   console.log(`(exit code ${result.status})`);
 }
 
-const { server, endpoint } = await startServer();
+const { endpoint, stop } = await startLocalS3({ directory: join(work, 's3'), buckets: [bucket], keys: [[keyId, secret]] });
 try {
   section(`Local S3-compatible server at ${endpoint}, bucket ${bucket}`);
   await upload(endpoint, await makeSampleFiles());
@@ -158,6 +139,6 @@ try {
   writeFileSync(statePath, JSON.stringify([states.at(-1)]));
   run(['read', '--config', configPath, '--catalog', catalogPath, '--state', statePath], 'no RECORD: every file is in the state\'s history');
 } finally {
-  server.kill('SIGTERM');
+  stop();
   rmSync(work, { recursive: true, force: true });
 }

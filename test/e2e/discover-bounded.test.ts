@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { mkdtempSync, rmSync, statSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { check, endpoint, localConfig, onlyMessage, runCli, writeTempFile } from '../support/cli.js';
-import { BUCKET, USER_KEY_ID, USER_SECRET } from '../support/constants.js';
+import { BUCKET } from '../support/constants.js';
+import { testClient } from '../support/s3-client.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { FIXTURES } from '../support/fixtures.js';
 
@@ -42,14 +43,7 @@ function hugeCsv(): Readable {
 }
 
 beforeAll(async () => {
-  client = new S3Client({
-    endpoint: endpoint(),
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: USER_KEY_ID, secretAccessKey: USER_SECRET },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  client = testClient();
   await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: HUGE_CSV, Body: hugeCsv(), ContentLength: HUGE_BYTES }));
 
   workDir = mkdtempSync(join(tmpdir(), 'source-s3-big-'));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES } from '../support/fixtures.js';
 import { putObject, testClient } from '../support/s3-client.js';
-import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, lastStates, read, type Schema } from '../support/read.js';
+import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, read, type Schema } from '../support/read.js';
 
 const client = testClient();
 const work = mkdtempSync(join(tmpdir(), 'source-s3-read-'));

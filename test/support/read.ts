@@ -1,4 +1,4 @@
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { expect } from 'vitest';
 import { localConfig, onlyMessage, runCli, writeTempFile, type AirbyteMessageLike, type CliResult } from './cli.js';
 
@@ -52,7 +52,7 @@ export function expectRecordsValid(records: Schema[], catalog: Schema): void {
   ajv.addFormat('date', /^\d{4}-\d{2}-\d{2}$/);
   ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/);
   ajv.addFormat('time', /^\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}(:\d{2})?)?$/);
-  const validators = new Map(catalog.streams.map((configured: Schema) => [configured.stream.name, ajv.compile(configured.stream.json_schema)]));
+  const validators = new Map<string, ValidateFunction>(catalog.streams.map((configured: Schema) => [configured.stream.name, ajv.compile(configured.stream.json_schema)]));
   for (const record of records) {
     const validate = validators.get(record.stream)!;
     expect(validate(record.data), `${JSON.stringify(record.data).slice(0, 300)}: ${ajv.errorsText(validate.errors)}`).toBe(true);

@@ -1,0 +1,38 @@
+// A local S3-compatible server (s3rver in its own process) and a client for it,
+// shared by the demo, the benchmark and the tests.
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/**
+ * Starts s3rver on 127.0.0.1 (a free port) with the given buckets and key pairs.
+ * Runs under --openssl-legacy-provider: s3rver's ListObjectsV2 continuation
+ * tokens use DES, which OpenSSL 3 only offers through the legacy provider.
+ */
+export async function startLocalS3({ directory, buckets, keys }) {
+  const server = spawn(process.execPath, ['--openssl-legacy-provider', join(import.meta.dirname, 's3rver-process.mjs'), JSON.stringify({ directory, buckets, keys })], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const { port } = await new Promise((resolve, reject) => {
+    server.once('exit', (code) => reject(new Error(`s3rver exited with ${code}`)));
+    createInterface({ input: server.stdout }).once('line', (line) => resolve(JSON.parse(line)));
+  });
+  return { endpoint: `http://127.0.0.1:${port}`, stop: () => server.kill('SIGTERM') };
+}
+
+/** A client for the local server, with the settings S3-compatible stores need. */
+export function localS3Client(endpoint, accessKeyId, secretAccessKey) {
+  return new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+export async function createBucket(client, bucket) {
+  await client.send(new CreateBucketCommand({ Bucket: bucket })).catch(() => undefined);
+}
