@@ -3,7 +3,8 @@ import yargs from 'yargs';
 export type Invocation =
   | { command: 'spec' }
   | { command: 'check' | 'discover'; config: string }
-  | { command: 'read'; config: string; catalog: string; state?: string };
+  | { command: 'read'; config: string; catalog: string; state?: string }
+  | { command: 'query'; config: string; sql: string; limit: number; format: 'table' | 'json' };
 
 /** A command line that cannot be run; `message` says what is wrong. */
 export class UsageError extends Error {
@@ -30,6 +31,13 @@ function parser(args: string[]) {
         .option('catalog', { type: 'string', describe: 'Path to the configured catalog JSON', demandOption: true, requiresArg: true })
         .option('state', { type: 'string', describe: 'Path to the state JSON from a previous read', requiresArg: true }),
     )
+    .command('query', 'Preview a model query: its first rows, column types, and what was fetched', (y) =>
+      y
+        .option('config', configOption)
+        .option('sql', { type: 'string', describe: "One SELECT over s3:// URLs, e.g. \"SELECT * FROM 's3://bucket/data/*.parquet'\"", demandOption: true, requiresArg: true })
+        .option('limit', { type: 'number', describe: 'Rows to show', default: 50 })
+        .option('format', { choices: ['table', 'json'] as const, describe: 'A table for people, or JSON lines', default: 'table' as const }),
+    )
     .demandCommand(1, 1, 'Give one command: spec, check, discover or read.', 'Give only one command.')
     .strict()
     .help()
@@ -43,7 +51,7 @@ function parser(args: string[]) {
 }
 
 /** Parses argv; returns undefined when yargs handled it itself (--help). */
-const COMMANDS = ['spec', 'check', 'discover', 'read'];
+const COMMANDS = ['spec', 'check', 'discover', 'read', 'query'];
 
 export async function parseInvocation(args: string[], printHelp: (text: string) => void): Promise<Invocation | undefined> {
   const instance = parser(args);
@@ -65,7 +73,7 @@ export async function parseInvocation(args: string[], printHelp: (text: string) 
     throw new UsageError(/[.!?]$/.test(message) ? message : `${message}.`, await instance.getHelp());
   }
   if (helpShown) return undefined;
-  for (const option of ['config', 'catalog', 'state']) {
+  for (const option of ['config', 'catalog', 'state', 'sql', 'limit', 'format']) {
     if (Array.isArray(parsed[option])) throw new UsageError(`--${option} was given more than once.`, await instance.getHelp());
   }
   const command = String(parsed._[0]);
@@ -82,7 +90,12 @@ export async function parseInvocation(args: string[], printHelp: (text: string) 
         catalog: String(parsed.catalog),
         ...(parsed.state === undefined ? {} : { state: String(parsed.state) }),
       };
+    case 'query': {
+      const limit = Number(parsed.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a whole number of rows, 1 or more.', await instance.getHelp());
+      return { command, config: String(parsed.config), sql: String(parsed.sql), limit, format: parsed.format === 'json' ? 'json' : 'table' };
+    }
     default:
-      throw new UsageError(`Unknown command "${command}". Commands: spec, check, discover, read.`, await instance.getHelp());
+      throw new UsageError(`Unknown command "${command}". Commands: ${COMMANDS.join(', ')}.`, await instance.getHelp());
   }
 }

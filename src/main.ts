@@ -21,6 +21,8 @@ async function run(invocation: Invocation): Promise<number | void> {
       return (await import('./commands/discover.js')).discoverCommand(invocation.config, out);
     case 'read':
       return (await import('./commands/read.js')).readCommand(invocation, out);
+    case 'query':
+      return (await import('./commands/query.js')).queryCommand(invocation, out.redactor);
   }
 }
 

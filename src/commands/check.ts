@@ -18,7 +18,9 @@ export async function checkCommand(configPath: string, out: OutputWriter): Promi
     const summary = results.map(
       (result) =>
         `stream "${result.stream}": ${result.file} (${result.columns} columns, ${
-          result.rowsSkipped === undefined ? `${result.rowsParsed} rows parsed` : `schema read from the footer; rows not sampled: ${result.rowsSkipped}`
+          result.rowsSkipped === undefined
+            ? `${result.rowsParsed} rows parsed`
+            : result.file.startsWith('model query') ? result.rowsSkipped : `schema read from the footer; rows not sampled: ${result.rowsSkipped}`
         })`,
     );
     await out.write(connectionStatusMessage('SUCCEEDED', `Connected to s3://${config.bucket}/${config.pathPrefix}; ${summary.join('; ')}.`));

@@ -5,8 +5,8 @@ import type { OutputWriter } from '../protocol/output.js';
 import { airbyteStream } from '../streams/catalog.js';
 import { Limiter } from '../streams/concurrency.js';
 import { SourceContext } from '../streams/context.js';
-import { queryStreamsNotSupported } from '../streams/files.js';
-import { discoveryConcurrency, inferFileStreamSchema, type InferredSchema } from '../streams/schema.js';
+import { describeQuery, prepareQuery } from '../streams/query-stream.js';
+import { discoveryConcurrency, inferFileStreamSchema, queryJsonSchema, type InferredSchema } from '../streams/schema.js';
 
 /** Prints one CATALOG message with a stream per configured stream (or the default stream). */
 export async function discoverCommand(configPath: string, out: OutputWriter): Promise<void> {
@@ -35,6 +35,12 @@ export async function discoverCommand(configPath: string, out: OutputWriter): Pr
 }
 
 async function inferSchema(context: SourceContext, stream: StreamConfig, limiter: Limiter): Promise<InferredSchema> {
-  if (stream.kind === 'query') throw queryStreamsNotSupported(stream);
+  if (stream.kind === 'query') {
+    return limiter.run(async () => {
+      const prepared = await prepareQuery(context, stream.name, stream.query, 'sample');
+      const columns = await describeQuery(context, stream.name, prepared);
+      return { columns, jsonSchema: queryJsonSchema(columns), fileCount: prepared.objects.length, sampledFiles: prepared.objects.map((object) => object.key) };
+    });
+  }
   return inferFileStreamSchema(context, stream, limiter);
 }

@@ -6,7 +6,7 @@ import { errorTraceMessage, streamStatusMessage } from '../protocol/messages.js'
 import { onInterrupt } from '../protocol/interrupt.js';
 import type { OutputWriter } from '../protocol/output.js';
 import { SourceContext } from '../streams/context.js';
-import { queryStreamsNotSupported } from '../streams/files.js';
+import { readQueryStream } from '../streams/read-query.js';
 import { readFileStream } from '../streams/read-stream.js';
 
 /**
@@ -43,8 +43,8 @@ export async function readCommand(paths: { config: string; catalog: string; stat
       const stream = byName.get(configured.stream.name)!;
       current = stream.name;
       try {
-        if (stream.kind === 'query') throw queryStreamsNotSupported(stream);
-        await readFileStream(context, out, forwarder, configured, stream, states.get(stream.name));
+        if (stream.kind === 'query') await readQueryStream(context, out, forwarder, configured, stream, states.get(stream.name));
+        else await readFileStream(context, out, forwarder, configured, stream, states.get(stream.name));
       } catch (error) {
         const failure = asConnectorError(error).withStream(stream.name);
         failures.push(failure);

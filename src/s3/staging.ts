@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Bucket } from './bucket.js';
 import { configError } from '../protocol/errors.js';
@@ -49,8 +49,9 @@ export class StagingArea {
   }
 
   /** Downloads a whole object. */
-  async download(bucket: Bucket, object: S3Object): Promise<StagedFile> {
-    const path = this.localPath(object.key);
+  async download(bucket: Bucket, object: S3Object, at?: string): Promise<StagedFile> {
+    const path = at ?? this.localPath(object.key);
+    if (at !== undefined) await mkdir(dirname(at), { recursive: true, mode: 0o700 });
     const body = await bucket.open(object.key);
     let bytes = 0;
     body.on('data', (chunk: Buffer) => {
@@ -103,8 +104,9 @@ export class StagingArea {
    * byte ranges in it and the rest reads as zeros without taking disk space.
    * For formats such as Parquet whose readers seek to just what they need.
    */
-  async sparse(bucket: Bucket, object: S3Object): Promise<StagedFile> {
-    const path = this.localPath(object.key);
+  async sparse(bucket: Bucket, object: S3Object, at?: string): Promise<StagedFile> {
+    const path = at ?? this.localPath(object.key);
+    if (at !== undefined) await mkdir(dirname(at), { recursive: true, mode: 0o700 });
     const handle = await open(path, 'w', 0o600);
     try {
       await handle.truncate(object.size);
@@ -132,6 +134,22 @@ export class StagingArea {
     const bytes = await bucket.readRange(file.object.key, start, end);
     file.bytesFetched += bytes.length;
     await this.write(file, start, bytes);
+  }
+
+  /**
+   * A fresh folder in the staging area where objects keep their key's path
+   * (a model query's globs and hive partitions then work on the local copies).
+   */
+  mirror(): { root: string; pathOf: (key: string) => string } {
+    const root = join(this.dir, `mirror-${++this.sequence}`);
+    return {
+      root,
+      pathOf: (key: string) => {
+        const segments = key.split('/');
+        if (segments.some((segment) => segment === '..' || segment === '.')) throw new Error(`unsafe key ${JSON.stringify(key)}`);
+        return join(root, ...segments.filter((segment) => segment !== ''));
+      },
+    };
   }
 
   /** A fresh FIFO (named pipe) in the staging directory, for a producer to write and this process to read. */

@@ -21,7 +21,8 @@ export function airbyteStream(stream: StreamConfig, schema: InferredSchema): Air
     json_schema: schema.jsonSchema,
     supported_sync_modes: ['full_refresh', 'incremental'],
     source_defined_cursor: false,
-    default_cursor_field: [FILE_LAST_MODIFIED_COLUMN],
+    // A query stream has no file cursor: users pick one of its columns.
+    ...(stream.kind === 'files' ? { default_cursor_field: [FILE_LAST_MODIFIED_COLUMN] } : {}),
     ...(stream.primaryKey.length > 0 && schema.fileCount > 0 ? { source_defined_primary_key: stream.primaryKey.map((column) => [column]) } : {}),
     is_resumable: true,
   };

@@ -1,8 +1,9 @@
-import type { FileStreamConfig, StreamConfig } from '../config/resolved.js';
+import type { FileStreamConfig, QueryStreamConfig, StreamConfig } from '../config/resolved.js';
 import { ConnectorError, configError } from '../protocol/errors.js';
 import type { SourceContext } from './context.js';
 import { FILE_EXTENSIONS } from '../config/resolve.js';
-import { queryStreamsNotSupported, s3Url, streamFiles, streamMatcher } from './files.js';
+import { s3Url, streamFiles, streamMatcher } from './files.js';
+import { describeQuery, prepareQuery } from './query-stream.js';
 import { describeSample, firstRows, stageSample } from './sample.js';
 
 export interface StreamCheck {
@@ -22,12 +23,25 @@ const HINT_KEYS = 3;
  * file can be opened and its first rows parsed. Reads only a bounded sample.
  */
 export async function checkStream(context: SourceContext, stream: StreamConfig): Promise<StreamCheck> {
-  if (stream.kind === 'query') throw queryStreamsNotSupported(stream);
   try {
+    if (stream.kind === 'query') return await checkQueryStream(context, stream);
     return await checkFileStream(context, stream);
   } catch (error) {
     throw error instanceof ConnectorError ? error.withStream(stream.name) : error;
   }
+}
+
+/** A query stream: its rules hold, its files exist, and it binds over samples of them (nothing is executed). */
+async function checkQueryStream(context: SourceContext, stream: QueryStreamConfig): Promise<StreamCheck> {
+  const prepared = await prepareQuery(context, stream.name, stream.query, 'sample');
+  const columns = await describeQuery(context, stream.name, prepared);
+  return {
+    stream: stream.name,
+    file: `model query over ${prepared.objects.length} object${prepared.objects.length === 1 ? '' : 's'}`,
+    columns: columns.length,
+    rowsParsed: 0,
+    rowsSkipped: 'the query was bound, not run',
+  };
 }
 
 async function checkFileStream(context: SourceContext, stream: FileStreamConfig): Promise<StreamCheck> {

@@ -1,5 +1,4 @@
-import type { FileStreamConfig, QueryStreamConfig } from '../config/resolved.js';
-import { configError, type ConnectorError } from '../protocol/errors.js';
+import type { FileStreamConfig } from '../config/resolved.js';
 import type { Bucket } from '../s3/bucket.js';
 import { GlobMatcher } from '../s3/globs.js';
 import type { S3Object } from '../s3/settings.js';
@@ -26,11 +25,4 @@ export function streamMatcher(pathPrefix: string, stream: FileStreamConfig): Glo
 
 export function s3Url(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
-}
-
-/** Model queries are a planned feature; until then a query stream is refused by name. */
-export function queryStreamsNotSupported(stream: QueryStreamConfig): ConnectorError {
-  return configError(`Stream "${stream.name}" uses a model query, which this version of source-s3 cannot run yet. Define it with globs and format instead.`, {
-    streamName: stream.name,
-  });
 }

@@ -1,4 +1,4 @@
-import type { FileStreamConfig } from '../config/resolved.js';
+import type { FileStreamConfig, StreamConfig } from '../config/resolved.js';
 import { cursorExpression, recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
 import { readerSql } from '../engine/readers.js';
 import { sqlIdentifier, sqlString } from '../engine/sql.js';
@@ -30,7 +30,7 @@ export function oldestFirst(objects: S3Object[]): S3Object[] {
   return [...objects].sort((a, b) => a.lastModified.getTime() - b.lastModified.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-interface StreamPlan {
+export interface StreamPlan {
   name: string;
   cursorField: string;
   /** Set for a column cursor; undefined for the file cursor. */
@@ -40,7 +40,7 @@ interface StreamPlan {
 }
 
 /** Checks the configured stream against what this stream can do, before anything is read. */
-function planStream(configured: ConfiguredAirbyteStream, stream: FileStreamConfig): StreamPlan {
+export function planStream(configured: ConfiguredAirbyteStream, stream: StreamConfig): StreamPlan {
   const name = stream.name;
   const properties = (configured.stream.json_schema.properties ?? {}) as Record<string, JsonSchema>;
   const catalogColumns = new Map(Object.entries(properties).filter(([column]) => column !== FILE_URL_COLUMN && column !== FILE_LAST_MODIFIED_COLUMN));

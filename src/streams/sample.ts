@@ -42,7 +42,7 @@ export async function stageSample(
   engine: Engine,
   object: S3Object,
   format: FileFormat,
-  options: { rows: boolean } = { rows: true },
+  options: { rows: boolean; at?: string } = { rows: true },
 ): Promise<FileSample> {
   if (format.filetype !== 'parquet') {
     return { staged: await staging.head(bucket, object, sampleBytes(), (sample) => lastRecordEnd(sample, format)), hasRows: true };
@@ -57,7 +57,7 @@ export async function stageSample(
   const footerLength = tail.readUInt32LE(tail.length - 8);
   const footerStart = object.size - 8 - footerLength;
   if (footerStart < 4) throw configError(`${url} is not a valid Parquet file: its footer length is larger than the file.`);
-  const staged = await staging.sparse(bucket, object);
+  const staged = await staging.sparse(bucket, object, options.at);
   staged.bytesFetched += tail.length;
   if (footerStart < tailStart) {
     const rest = await bucket.readRange(object.key, footerStart, tailStart - 1);

@@ -78,6 +78,13 @@ function parseColumnType(text: string, streamName: string, column: string): Duck
   }
 }
 
+/** The JSON Schema of a query stream: its output columns only (a query has no one source file). */
+export function queryJsonSchema(columns: { name: string; type: DuckType }[]): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  for (const column of columns) properties[column.name] = duckTypeToJsonSchema(column.type);
+  return { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', additionalProperties: true, properties };
+}
+
 /** The JSON Schema of a file stream: its columns plus the file URL and last-modified time. */
 export function streamJsonSchema(columns: { name: string; type: DuckType }[]): JsonSchema {
   const properties: Record<string, JsonSchema> = {};

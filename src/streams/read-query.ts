@@ -1,0 +1,83 @@
+import type { QueryStreamConfig } from '../config/resolved.js';
+import { cursorExpression, recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
+import { sqlString } from '../engine/sql.js';
+import { formatDuckType } from '../engine/types.js';
+import type { ConfiguredAirbyteStream } from '../generated/protocol.js';
+import { configError } from '../protocol/errors.js';
+import type { LineForwarder } from '../protocol/forwarder.js';
+import { estimateMessage, streamStateMessage, streamStatusMessage } from '../protocol/messages.js';
+import type { OutputWriter } from '../protocol/output.js';
+import type { SourceContext } from './context.js';
+import { exportRecords } from './export.js';
+import { describeQuery, prepareQuery, queryCall } from './query-stream.js';
+import { checkpointEvery, planStream } from './read-stream.js';
+import { FILE_LAST_MODIFIED_COLUMN } from './schema.js';
+import { StreamState } from './state.js';
+
+/**
+ * Reads a model query stream: stages the objects it references, runs it in
+ * the sandboxed engine and forwards its rows as RECORDs. Incremental syncs
+ * filter on a column cursor (the query wrapped: `cursor >= saved`), which
+ * only moves up once the stream completes; a resumed sync runs the query
+ * again from the saved cursor (rows since then may come twice, none is lost).
+ */
+export async function readQueryStream(
+  context: SourceContext,
+  out: OutputWriter,
+  forwarder: LineForwarder,
+  configured: ConfiguredAirbyteStream,
+  stream: QueryStreamConfig,
+  inputState: unknown,
+): Promise<void> {
+  const plan = planStream(configured, stream);
+  if (configured.sync_mode === 'incremental' && plan.cursorColumn === undefined) {
+    throw configError(`Stream "${stream.name}" is a model query: an incremental sync needs a cursor_field that is one of its columns (${FILE_LAST_MODIFIED_COLUMN} belongs to file streams).`, {
+      streamName: stream.name,
+    });
+  }
+  const state = StreamState.fromInput(stream.name, inputState, plan.cursorField, configured.sync_mode !== 'incremental');
+  await out.write(streamStatusMessage(stream.name, 'STARTED'));
+  const prepared = await prepareQuery(context, stream.name, stream.query, 'full');
+  await out.write(estimateMessage(stream.name, { bytes: prepared.bytesFetched }));
+  await out.write(streamStatusMessage(stream.name, 'RUNNING'));
+
+  const described = await describeQuery(context, stream.name, prepared);
+  const columns: RecordColumn[] =
+    plan.catalogColumns.size === 0
+      ? described
+      : described.filter((column) => plan.catalogColumns.has(column.name)).map((column) => ({ ...column, target: plan.catalogColumns.get(column.name)! }));
+  const reader = `(${prepared.sql}) AS "model_query"`;
+
+  let where: string | undefined;
+  if (plan.cursorColumn !== undefined) {
+    const cursor = columns.find((column) => column.name === plan.cursorColumn);
+    if (cursor === undefined) {
+      throw configError(`Stream "${stream.name}": cursor_field "${plan.cursorColumn}" is not an output column of its model query.`, { streamName: stream.name });
+    }
+    const { expression, type } = cursorExpression(cursor);
+    if (state.cursor !== undefined && state.cursor !== null) {
+      where = `(${expression} >= CAST(${sqlString(String(state.cursor))} AS ${formatDuckType(type)}) OR ${expression} IS NULL)`;
+    }
+    const rows = await queryCall(context, stream.name, () =>
+      context.engine.all(`SELECT CAST(max(${expression}) AS VARCHAR) AS "max" FROM ${reader}${where === undefined ? '' : ` WHERE ${where}`}`),
+    );
+    state.raisePendingCursor(typeof rows[0]?.max === 'string' ? rows[0].max : null);
+  }
+
+  let records = 0;
+  let checkpointed = 0;
+  const select = recordSelectSql({ stream: stream.name, reader, columns, constants: {}, emittedAt: Date.now(), ...(where === undefined ? {} : { where }) });
+  const result = await queryCall(context, stream.name, () =>
+    exportRecords(context.engine, context.staging, forwarder, select, {
+      checkpointEvery: checkpointEvery(),
+      // Safe to resume from: the cursor has not moved, so a resumed sync reads every row again from it.
+      checkpoint: async (lines) => {
+        await out.write(streamStateMessage(stream.name, state.toBlob(false), { records: lines - checkpointed }));
+        checkpointed = lines;
+      },
+    }),
+  );
+  records = result.lines - checkpointed;
+  await out.write(streamStateMessage(stream.name, state.toBlob(true), { records }));
+  await out.write(streamStatusMessage(stream.name, 'COMPLETE'));
+}
