@@ -57,6 +57,7 @@ function run(args, note) {
   for (const line of result.stdout.split('\n').filter(Boolean)) {
     console.log(line.length > 400 ? `${line.slice(0, 400)}... (${line.length} characters)` : line);
   }
+  for (const line of result.stderr.split('\n').filter((text) => text.startsWith('source-s3'))) console.log(`stderr: ${line}`);
   console.log(`(exit code ${result.status})`);
 }
 
@@ -138,6 +139,9 @@ try {
   const states = lines.filter((line) => line.startsWith('{"type":"STATE"')).map((line) => JSON.parse(line).state);
   writeFileSync(statePath, JSON.stringify([states.at(-1)]));
   run(['read', '--config', configPath, '--catalog', catalogPath, '--state', statePath], 'no RECORD: every file is in the state\'s history');
+  section('query: preview a SQL model query over s3:// URLs (plain and gzip CSV files by glob, aggregated)');
+  run(['query', '--config', configPath, '--sql', `SELECT customer, count(*) AS orders, round(sum(amount), 2) AS revenue FROM read_csv('s3://${bucket}/sales/2024/*.csv*') GROUP BY customer ORDER BY revenue DESC LIMIT 5`]);
+  run(['query', '--config', configPath, '--sql', "SELECT * FROM read_text('/etc/passwd')"], 'refused: a model query reads only s3:// URLs of the bucket');
 } finally {
   stop();
   rmSync(work, { recursive: true, force: true });

@@ -15,6 +15,10 @@ const FILE_READERS = new Set([
 /** Table functions that touch no file and may appear in a model query. */
 const SAFE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
 
+const NO_LOCATION_NUMBER = /"query_location":18446744073709551615/g;
+const NO_LOCATION_NUMBER_TEXT = '"query_location":18446744073709551615';
+const NO_LOCATION_TEXT = '"query_location":"no-location"';
+
 /** An s3:// URL in the query, and how to put a local path in its place. */
 export interface QueryReference {
   url: string;
@@ -40,7 +44,8 @@ export class QueryRuleError extends Error {}
  */
 export async function parseModelQuery(engine: Engine, sql: string): Promise<ParsedQuery> {
   const [row] = await engine.all(`SELECT json_serialize_sql(${sqlString(sql)}) AS "ast"`);
-  const parsed = JSON.parse(String(row?.ast)) as Record<string, unknown>;
+  // DuckDB marks "no location" with the largest uint64, which a JS number cannot hold: keep it as text.
+  const parsed = JSON.parse(String(row?.ast).replace(NO_LOCATION_NUMBER, NO_LOCATION_TEXT)) as Record<string, unknown>;
   if (parsed.error === true) {
     const message = String(parsed.error_message ?? 'cannot be parsed');
     if (/Only SELECT/i.test(message)) {
@@ -59,7 +64,8 @@ export async function parseModelQuery(engine: Engine, sql: string): Promise<Pars
 
 /** The SQL of the (edited) syntax tree. */
 export async function renderQuery(engine: Engine, ast: Record<string, unknown>): Promise<string> {
-  const [row] = await engine.all(`SELECT json_deserialize_sql(${sqlString(JSON.stringify(ast))}::JSON) AS "sql"`);
+  const json = JSON.stringify(ast).replaceAll(NO_LOCATION_TEXT, NO_LOCATION_NUMBER_TEXT);
+  const [row] = await engine.all(`SELECT json_deserialize_sql(${sqlString(json)}::JSON) AS "sql"`);
   return String(row?.sql);
 }
 

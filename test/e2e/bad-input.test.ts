@@ -147,9 +147,10 @@ describe('S3 problems get actionable messages', () => {
     expect(message).toContain('Check endpoint');
   });
 
-  it('a model query stream says it is not supported yet', async () => {
-    const { message } = await check(localConfig({ streams: [{ name: 'q', query: "SELECT * FROM 's3://source-s3-test/csv/people.csv'" }] }));
-    expect(message).toContain('Stream "q" uses a model query, which this version of source-s3 cannot run yet');
+  it('a model query that breaks a rule', async () => {
+    const { status, message } = await check(localConfig({ streams: [{ name: 'q', query: "SELECT * FROM read_text('/etc/passwd')" }] }));
+    expect(status).toBe('FAILED');
+    expect(message).toContain('Stream "q": the model query uses table function read_text()');
   });
 });
 
@@ -218,7 +219,7 @@ describe('command line', () => {
   it('an unknown command', async () => {
     const result = await runCli(['sync']);
     expect(result.code).toBe(2);
-    expect(onlyMessage(result, 'TRACE').trace.error.message).toContain('Unknown command "sync". Commands: spec, check, discover, read.');
+    expect(onlyMessage(result, 'TRACE').trace.error.message).toContain('Unknown command "sync". Commands: spec, check, discover, read, query.');
     expect(result.stderr).toContain('source-s3 <command>');
   });
 
