@@ -3,7 +3,8 @@ import { loadConfig } from '../config/load.js';
 import { asConnectorError } from '../protocol/errors.js';
 import type { SecretRedactor } from '../protocol/redactor.js';
 import { SourceContext } from '../streams/context.js';
-import { describeQuery, prepareQuery, queryCall } from '../streams/query-stream.js';
+import { sqlIdentifier } from '../engine/sql.js';
+import { describeQuery, prepareQuery, queryCall, withS3Urls } from '../streams/query-stream.js';
 
 const MAX_CELL = 40;
 
@@ -22,7 +23,11 @@ export async function queryCommand(options: { config: string; sql: string; limit
     try {
       const prepared = await prepareQuery(context, undefined, options.sql, 'full');
       const columns = await describeQuery(context, undefined, prepared);
-      const rows = await queryCall(context, undefined, () => context.engine.all(`SELECT * FROM (${prepared.sql}) AS "preview" LIMIT ${options.limit}`));
+      const select = columns
+        .map((column) => withS3Urls(column, prepared, config.bucket))
+        .map((column) => `${column.source ?? sqlIdentifier(column.name)} AS ${sqlIdentifier(column.name)}`)
+        .join(', ');
+      const rows = await queryCall(context, undefined, () => context.engine.all(`SELECT ${select} FROM (${prepared.sql}) AS "preview" LIMIT ${options.limit}`));
       const fetched = `fetched ${prepared.objects.length} object${prepared.objects.length === 1 ? '' : 's'}, ${formatBytes(prepared.bytesFetched)}`;
       const types = columns.map((column) => `${column.name} ${column.type.kind === 'primitive' ? column.type.name : typeName(column.type)}`).join(', ');
       if (options.format === 'json') {

@@ -6,12 +6,15 @@ import { sqlString, sqlStringList } from './sql.js';
 export type Row = Record<string, unknown>;
 
 /** DuckDB settings for a 2-core container; override with SOURCE_S3_DUCKDB_THREADS / SOURCE_S3_DUCKDB_MEMORY_LIMIT. */
-export function engineLimits(): { threads: string; memoryLimit: string } {
+export function engineLimits(): { threads: string; memoryLimit: string; maxSpill: string } {
   const threads = process.env.SOURCE_S3_DUCKDB_THREADS;
   const memoryLimit = process.env.SOURCE_S3_DUCKDB_MEMORY_LIMIT;
+  const maxSpill = process.env.SOURCE_S3_DUCKDB_MAX_SPILL;
+  const size = /^\d+(\.\d+)?\s*[KMGT]i?B$/i;
   return {
     threads: threads !== undefined && /^[1-9]\d*$/.test(threads) ? threads : '2',
-    memoryLimit: memoryLimit !== undefined && /^\d+(\.\d+)?\s*[KMGT]i?B$/i.test(memoryLimit) ? memoryLimit : '1GB',
+    memoryLimit: memoryLimit !== undefined && size.test(memoryLimit) ? memoryLimit : '1GB',
+    maxSpill: maxSpill !== undefined && size.test(maxSpill) ? maxSpill : '10GB',
   };
 }
 
@@ -33,7 +36,7 @@ export class Engine {
   }
 
   static async create(stagingDir: string): Promise<Engine> {
-    const { threads, memoryLimit } = engineLimits();
+    const { threads, memoryLimit, maxSpill } = engineLimits();
     const spillDir = join(stagingDir, '.duckdb-spill');
     mkdirSync(spillDir, { recursive: true, mode: 0o700 });
     const instance = await DuckDBInstance.create(':memory:', {
@@ -47,6 +50,8 @@ export class Engine {
     const directory = stagingDir.endsWith('/') ? stagingDir : `${stagingDir}/`;
     // Zoned timestamps are written in UTC, whatever the machine's zone.
     await connection.run("SET TimeZone = 'UTC'");
+    // A query that spills (a huge DISTINCT, a sort) may not fill the disk.
+    await connection.run(`SET max_temp_directory_size = ${sqlString(maxSpill)}`);
     // Order matters: allow the directory before closing external access, then lock.
     await connection.run(`SET allowed_directories = ${sqlStringList([directory])}`);
     await connection.run('SET enable_external_access = false');

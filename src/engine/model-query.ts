@@ -12,12 +12,51 @@ const FILE_READERS = new Set([
   'read_ndjson',
   'read_ndjson_auto',
 ]);
+/** Scalar functions that would show the engine's settings or state: a model query has no use for them. */
+const REFUSED_FUNCTIONS = new Set(['current_setting', 'getvariable', 'write_log', 'getenv']);
+/** Reader options that would leave tables behind in the shared engine. */
+const REFUSED_READER_OPTIONS = new Set(['store_rejects', 'rejects_table', 'rejects_scan', 'rejects_limit']);
 /** Table functions that touch no file and may appear in a model query. */
 const SAFE_TABLE_FUNCTIONS = new Set(['range', 'generate_series', 'unnest']);
 
-const NO_LOCATION_NUMBER = /"query_location":18446744073709551615/g;
-const NO_LOCATION_NUMBER_TEXT = '"query_location":18446744073709551615';
-const NO_LOCATION_TEXT = '"query_location":"no-location"';
+const NUMBER_MARK = '\u0000number:';
+
+/** A number from the lossless tree (or a plain one). */
+function numberOf(value: unknown): number {
+  return Number(typeof value === 'string' && value.startsWith(NUMBER_MARK) ? value.slice(NUMBER_MARK.length) : value);
+}
+
+/**
+ * JSON.parse, but every number is kept as its exact text: the syntax tree
+ * holds 64-bit integers (a JS number would round them, changing the query)
+ * and doubles written like integers (1e3 must stay a double).
+ */
+export function losslessParse(text: string): unknown {
+  let out = '';
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index]!;
+    if (inString) {
+      out += char;
+      if (char === '\\') out += text[++index] ?? '';
+      else if (char === '"') inString = false;
+    } else if (char === '"') {
+      inString = true;
+      out += char;
+    } else if (char === '-' || (char >= '0' && char <= '9')) {
+      let end = index + 1;
+      while (end < text.length && /[0-9.eE+-]/.test(text[end]!)) end++;
+      out += JSON.stringify(`${NUMBER_MARK}${text.slice(index, end)}`);
+      index = end - 1;
+    } else out += char;
+  }
+  return JSON.parse(out);
+}
+
+/** JSON.stringify that writes back the numbers losslessParse kept as text. */
+export function losslessStringify(value: unknown): string {
+  return JSON.stringify(value).replace(/"\\u0000number:([-0-9.eE+]+)"/g, '$1');
+}
 
 /** An s3:// URL in the query, and how to put a local path in its place. */
 export interface QueryReference {
@@ -44,15 +83,14 @@ export class QueryRuleError extends Error {}
  */
 export async function parseModelQuery(engine: Engine, sql: string): Promise<ParsedQuery> {
   const [row] = await engine.all(`SELECT json_serialize_sql(${sqlString(sql)}) AS "ast"`);
-  // DuckDB marks "no location" with the largest uint64, which a JS number cannot hold: keep it as text.
-  const parsed = JSON.parse(String(row?.ast).replace(NO_LOCATION_NUMBER, NO_LOCATION_TEXT)) as Record<string, unknown>;
+  const parsed = losslessParse(String(row?.ast)) as Record<string, unknown>;
   if (parsed.error === true) {
     const message = String(parsed.error_message ?? 'cannot be parsed');
     if (/Only SELECT/i.test(message)) {
       const keyword = /^\s*([A-Za-z]+)/.exec(sql)?.[1]?.toUpperCase() ?? 'the statement';
       throw new QueryRuleError(`must be one SELECT statement; ${keyword} is not allowed`);
     }
-    const position = Number(parsed.position);
+    const position = numberOf(parsed.position);
     throw new QueryRuleError(`has a SQL syntax error${Number.isFinite(position) ? ` ${lineAndColumn(sql, position)}` : ''}: ${message}`);
   }
   const statements = parsed.statements as unknown[];
@@ -64,8 +102,7 @@ export async function parseModelQuery(engine: Engine, sql: string): Promise<Pars
 
 /** The SQL of the (edited) syntax tree. */
 export async function renderQuery(engine: Engine, ast: Record<string, unknown>): Promise<string> {
-  const json = JSON.stringify(ast).replaceAll(NO_LOCATION_TEXT, NO_LOCATION_NUMBER_TEXT);
-  const [row] = await engine.all(`SELECT json_deserialize_sql(${sqlString(json)}::JSON) AS "sql"`);
+  const [row] = await engine.all(`SELECT json_deserialize_sql(${sqlString(losslessStringify(ast))}::JSON) AS "sql"`);
   return String(row?.sql);
 }
 
@@ -88,11 +125,14 @@ const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 const LOOKS_LIKE_PATH = /[/\\~]|\.(csv|tsv|txt|parquet|json|jsonl|ndjson|gz|zst|db|duckdb)$/i;
 
 function where(node: Record<string, unknown>, sql: string): string {
-  const location = Number(node.query_location);
+  const location = numberOf(node.query_location);
   return Number.isFinite(location) && location < sql.length ? ` (${lineAndColumn(sql, location)})` : '';
 }
 
 function collect(node: Record<string, unknown>, references: QueryReference[], sql: string): void {
+  if (node.class === 'FUNCTION' && REFUSED_FUNCTIONS.has(String(node.function_name).toLowerCase())) {
+    throw new QueryRuleError(`uses function ${String(node.function_name)}()${where(node, sql)}, which is not allowed`);
+  }
   if (node.type === 'BASE_TABLE') {
     const name = String(node.table_name ?? '');
     if (/^s3:\/\//i.test(name)) {
@@ -111,7 +151,14 @@ function collect(node: Record<string, unknown>, references: QueryReference[], sq
   if (!FILE_READERS.has(name)) {
     throw new QueryRuleError(`uses table function ${name}()${where(node, sql)}, which is not allowed (allowed: ${[...FILE_READERS, ...SAFE_TABLE_FUNCTIONS].join(', ')})`);
   }
-  const first = ((fn?.children ?? []) as Record<string, unknown>[])[0];
+  const args = (fn?.children ?? []) as Record<string, unknown>[];
+  for (const option of args.slice(1)) {
+    const optionName = String(((option.left as Record<string, unknown> | undefined)?.column_names as unknown[] | undefined)?.[0] ?? '').toLowerCase();
+    if (option.class === 'COMPARISON' && REFUSED_READER_OPTIONS.has(optionName)) {
+      throw new QueryRuleError(`sets ${name}(${optionName})${where(node, sql)}, which is not allowed (to skip bad rows use ignore_errors = true)`);
+    }
+  }
+  const first = args[0];
   const constants = first === undefined ? [] : first.class === 'CONSTANT' ? [first] : first.class === 'FUNCTION' && first.function_name === 'list_value' ? (first.children as Record<string, unknown>[]) : [];
   const urls = constants.map((constant) => (constant.class === 'CONSTANT' ? (constant.value as Record<string, unknown>)?.value : undefined));
   if (constants.length === 0 || urls.some((url) => typeof url !== 'string')) {

@@ -11,6 +11,8 @@ export interface RecordColumn {
   type: DuckType;
   /** The column's schema in the configured catalog, when it has one: values are made to fit it. */
   target?: JsonSchema;
+  /** An expression to read instead of the column itself. */
+  source?: string;
 }
 
 export interface RecordSelect {
@@ -64,7 +66,7 @@ export function recordSelectSql(select: RecordSelect): string {
 
 /** The column as a value of the catalog's type, before JSON shaping; undefined when the file's own value fits. */
 export function castToCatalog(column: RecordColumn): { expression: string; type: DuckType } | undefined {
-  const reference = sqlIdentifier(column.name);
+  const reference = column.source ?? sqlIdentifier(column.name);
   const targetShape = schemaShape(column.target);
   if (column.target === undefined || targetShape === 'any') return undefined;
   const isRawJson = column.type.kind === 'primitive' && column.type.name === 'JSON';
@@ -82,7 +84,7 @@ export function castToCatalog(column: RecordColumn): { expression: string; type:
 
 /** The expression emitting a column, and when it was nulled for not fitting the catalog. */
 export function columnValue(column: RecordColumn): ColumnValue {
-  const reference = sqlIdentifier(column.name);
+  const reference = column.source ?? sqlIdentifier(column.name);
   const cast = castToCatalog(column);
   if (cast === undefined) return { value: jsonShaped(reference, column.type, 0) ?? reference };
   const value = jsonShaped(cast.expression, cast.type, 0) ?? cast.expression;
@@ -97,8 +99,9 @@ export function columnValue(column: RecordColumn): ColumnValue {
 export function cursorExpression(column: RecordColumn): { expression: string; type: DuckType } {
   const cast = castToCatalog(column);
   if (cast !== undefined) return cast;
-  if (column.type.kind === 'primitive' && column.type.name === 'JSON') return { expression: `(${sqlIdentifier(column.name)} ->> '$')`, type: { kind: 'primitive', name: 'VARCHAR' } };
-  return { expression: sqlIdentifier(column.name), type: column.type };
+  const reference = column.source ?? sqlIdentifier(column.name);
+  if (column.type.kind === 'primitive' && column.type.name === 'JSON') return { expression: `(${reference} ->> '$')`, type: { kind: 'primitive', name: 'VARCHAR' } };
+  return { expression: reference, type: column.type };
 }
 
 /** The expression giving Airbyte's JSON form of `expression`, or undefined when DuckDB's own JSON is already right. */

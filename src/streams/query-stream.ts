@@ -2,6 +2,7 @@ import picomatch from 'picomatch';
 import type { FileFormat } from '../engine/formats.js';
 import { parseModelQuery, QueryRuleError, renderQuery } from '../engine/model-query.js';
 import type { RecordColumn } from '../engine/record-sql.js';
+import { sqlIdentifier, sqlString } from '../engine/sql.js';
 import { parseDuckType } from '../engine/types.js';
 import { configError, ConnectorError } from '../protocol/errors.js';
 import type { S3Object } from '../s3/settings.js';
@@ -14,6 +15,8 @@ export interface PreparedQuery {
   sql: string;
   objects: S3Object[];
   bytesFetched: number;
+  /** The local folders standing for the bucket, one per reference. */
+  roots: string[];
 }
 
 const FORMAT_OF_READER: Record<string, FileFormat['filetype']> = {
@@ -71,33 +74,91 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
     return { reference, key };
   });
 
-  const mirror = staging.mirror();
-  const staged = new Map<string, S3Object>();
-  let bytesFetched = 0;
+  // List everything first: the limit on what a query may stage is checked before any download.
+  const planned: { reference: (typeof targets)[number]['reference']; key: string; isGlob: boolean; objects: S3Object[] }[] = [];
   for (const { reference, key } of targets) {
     const { isGlob, base } = picomatch.scan(key);
     const listPrefix = isGlob ? (base === '' ? '' : `${base}/`) : key;
-    const matches = picomatch(key, { dot: true });
+    // DuckDB's glob rules (* ? [] **), without picomatch's braces and extglobs.
+    const matches = picomatch(key, { dot: true, nobrace: true, noextglob: true });
     const objects: S3Object[] = [];
     for await (const object of bucket.list(listPrefix)) {
-      if (isGlob ? matches(object.key) : object.key === key) objects.push(object);
+      if ((isGlob ? matches(object.key) : object.key === key) && object.key.startsWith(config.pathPrefix)) objects.push(object);
     }
     if (objects.length === 0) throw queryError(streamName, `reads "${reference.url}", which matches no objects`);
+    planned.push({ reference, key, isGlob, objects });
+  }
+  const total = planned.reduce((sum, entry) => sum + entry.objects.reduce((bytes, object) => bytes + object.size, 0), 0);
+  const limit = queryMaxBytes();
+  if (mode === 'full' && total > limit) {
+    throw queryError(streamName, `references ${formatGiB(total)} of objects, more than the ${formatGiB(limit)} a query may stage (SOURCE_S3_QUERY_MAX_BYTES); narrow its globs`);
+  }
+
+  // Each reference gets its own folder holding exactly its objects under their keys (hive folders
+  // and file names kept), and reads them all with one local glob: DuckDB's glob rules never
+  // decide which objects are read.
+  const roots: string[] = [];
+  let bytesFetched = 0;
+  const objectsRead = new Map<string, S3Object>();
+  for (const { reference, key, isGlob, objects } of planned) {
+    const mirror = staging.mirror();
+    roots.push(mirror.root);
     const filetype = formatOf(reference.reader, key);
     for (const object of objects) {
-      if (staged.has(object.key)) continue;
-      staged.set(object.key, object);
-      const at = mirror.pathOf(object.key);
-      if (mode === 'sample' && filetype === 'parquet') {
-        const sample = await stageSample(bucket, staging, engine, object, { filetype: 'parquet' }, { rows: false, at });
-        bytesFetched += sample.staged.bytesFetched;
-      } else {
-        bytesFetched += (await staging.download(bucket, object, at)).bytesFetched;
+      objectsRead.set(object.key, object);
+      let at: string;
+      try {
+        at = mirror.pathOf(object.key);
+      } catch {
+        throw queryError(streamName, `reads "s3://${config.bucket}/${object.key}", whose key cannot be copied locally (empty or dot segments)`);
+      }
+      try {
+        if (mode === 'sample' && filetype === 'parquet') {
+          bytesFetched += (await stageSample(bucket, staging, engine, object, { filetype: 'parquet' }, { rows: false, at })).staged.bytesFetched;
+        } else {
+          bytesFetched += (await staging.download(bucket, object, at)).bytesFetched;
+        }
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTDIR') {
+          throw queryError(streamName, `reads "${reference.url}", which matches both an object and a folder of the same name (${object.key}); narrow its glob`);
+        }
+        throw error;
       }
     }
-    reference.replace(isGlob ? `${mirror.root}/${key}` : mirror.pathOf(key));
+    if (!isGlob) reference.replace(mirror.pathOf(key));
+    else if (reference.reader !== undefined) reference.replace(`${mirror.root}/**/*`);
+    else {
+      // FROM 'file.ext' picks its reader by the extension, so the local glob keeps it.
+      const extension = /(\.[A-Za-z0-9]+)+$/.exec(key.split('/').pop()!.replace(/^.*[*?\]]/, ''))?.[0];
+      if (extension === undefined) {
+        throw queryError(streamName, `reads "${reference.url}" with FROM, which needs a file extension to pick a reader; end the glob in .parquet, .csv... or use read_parquet()/read_csv()`);
+      }
+      reference.replace(`${mirror.root}/**/*${extension}`);
+    }
   }
-  return { sql: await renderQuery(engine, parsed.ast), objects: [...staged.values()], bytesFetched };
+  return { sql: await renderQuery(engine, parsed.ast), objects: [...objectsRead.values()], bytesFetched, roots };
+}
+
+/** Most bytes a model query may stage: SOURCE_S3_QUERY_MAX_BYTES, default 10 GiB. */
+export function queryMaxBytes(): number {
+  const fromEnv = Number(process.env.SOURCE_S3_QUERY_MAX_BYTES);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 10 * 2 ** 30;
+}
+
+function formatGiB(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}
+
+/**
+ * The expression emitting an output column: text values that hold a staged
+ * path (DuckDB's `filename`, say) show the object's s3:// URL instead.
+ */
+export function withS3Urls(column: RecordColumn, prepared: PreparedQuery, bucket: string): RecordColumn {
+  if (column.type.kind !== 'primitive' || column.type.name !== 'VARCHAR') return column;
+  let source = sqlIdentifier(column.name);
+  for (const root of prepared.roots) source = `replace(${source}, ${sqlString(`${root}/`)}, ${sqlString(`s3://${bucket}/`)})`;
+  return { ...column, source };
 }
 
 /** The output columns of a prepared query, from DESCRIBE (binding only: nothing is executed). */
@@ -114,7 +175,10 @@ export async function queryCall<T>(context: SourceContext, streamName: string | 
     if (error instanceof ConnectorError) throw error;
     let detail = error instanceof Error ? error.message : String(error);
     // Show s3:// URLs, not the staging folder.
-    detail = detail.replace(new RegExp(`${escapeRegExp(context.staging.dir)}/mirror-\\d+/`, 'g'), `s3://${context.config.bucket}/`);
+    detail = detail
+      .replace(new RegExp(`${escapeRegExp(context.staging.dir)}/mirror-\\d+/`, 'g'), `s3://${context.config.bucket}/`)
+      .split(context.staging.dir)
+      .join('<staging>');
     throw queryError(streamName, `failed: ${duckdbReason(detail)}`, detail);
   }
 }

@@ -9,7 +9,7 @@ import { estimateMessage, streamStateMessage, streamStatusMessage } from '../pro
 import type { OutputWriter } from '../protocol/output.js';
 import type { SourceContext } from './context.js';
 import { exportRecords } from './export.js';
-import { describeQuery, prepareQuery, queryCall } from './query-stream.js';
+import { describeQuery, prepareQuery, queryCall, withS3Urls } from './query-stream.js';
 import { checkpointEvery, planStream } from './read-stream.js';
 import { FILE_LAST_MODIFIED_COLUMN } from './schema.js';
 import { StreamState } from './state.js';
@@ -41,7 +41,7 @@ export async function readQueryStream(
   await out.write(estimateMessage(stream.name, { bytes: prepared.bytesFetched }));
   await out.write(streamStatusMessage(stream.name, 'RUNNING'));
 
-  const described = await describeQuery(context, stream.name, prepared);
+  const described = (await describeQuery(context, stream.name, prepared)).map((column) => withS3Urls(column, prepared, context.config.bucket));
   const columns: RecordColumn[] =
     plan.catalogColumns.size === 0
       ? described

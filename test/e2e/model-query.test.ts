@@ -93,6 +93,22 @@ describe('model queries', () => {
     expect(rows).toEqual([{ one: 1 }]);
   });
 
+  it('keeps big integer and double literals exact through the rewrite', async () => {
+    await putObject(client, 'query/ids.csv', 'id,label\n9007199254740992,wrong\n9007199254740993,right\n');
+    const { rows } = await records(
+      `SELECT label, 1e3 AS thousand FROM read_csv('${BUCKET_URL}/query/ids.csv', types = {'id': 'BIGINT'}) WHERE id = 9007199254740993`,
+    );
+    expect(rows).toEqual([{ label: 'right', thousand: 1000 }]);
+  });
+
+  it("shows s3:// URLs, not local paths, in DuckDB's filename column", async () => {
+    const { rows } = await records(`SELECT filename, "Order ID" FROM read_csv('${BUCKET_URL}/query/quoted.csv', filename = true) ORDER BY 2`);
+    expect(rows).toEqual([
+      { filename: `${BUCKET_URL}/query/quoted.csv`, 'Order ID': 1 },
+      { filename: `${BUCKET_URL}/query/quoted.csv`, 'Order ID': 2 },
+    ]);
+  });
+
   it('syncs incrementally on a column cursor of the query', async () => {
     const prefix = `query/incremental-${Date.now()}/`;
     await putObject(client, `${prefix}a.csv`, 'id,updated_at\n1,2024-01-01 00:00:00\n2,2024-01-02 00:00:00\n');
@@ -178,6 +194,8 @@ describe('model query rules: each refused with a config_error naming the offendi
     ['a computed path', "SELECT * FROM read_csv(concat('/etc/', 'passwd'))", 'must give read_csv() (at line 1, column 15) an s3:// URL or a list of them'],
     ['another bucket', "SELECT * FROM 's3://another-bucket/data.csv'", 'reads "s3://another-bucket/data.csv" from bucket "another-bucket"; only the configured bucket "source-s3-test" can be read'],
     ['a syntax error', 'SELEC * FROM x', 'has a SQL syntax error at line 1, column 1: syntax error at or near "SELEC"'],
+    ['reading the settings', `SELECT current_setting('allowed_directories') FROM '${BUCKET_URL}/query/orders.parquet'`, 'uses function current_setting() (at line 1, column 8), which is not allowed'],
+    ['leaving tables behind', `SELECT * FROM read_csv('${BUCKET_URL}/query/quoted.csv', store_rejects = true)`, 'sets read_csv(store_rejects) (at line 1, column 15), which is not allowed'],
   ])('%s', async (_label, query, expected) => {
     proxy.requests = 0;
     const result = await runCli(['discover', '--config', writeTempFile('config.json', localConfig({ endpoint: proxyEndpoint, streams: [queryStream('unsafe', query)] }))]);
@@ -193,6 +211,24 @@ describe('model query rules: each refused with a config_error naming the offendi
   it('a key outside the configured path', async () => {
     const result = await runCli(['discover', '--config', writeTempFile('config.json', localConfig({ path: 'query', streams: [queryStream('outside', `SELECT * FROM '${BUCKET_URL}/${FIXTURES.peopleCsv}'`)] }))]);
     expect(onlyMessage(result, 'TRACE').trace.error.message).toContain(`reads "${BUCKET_URL}/${FIXTURES.peopleCsv}", outside the configured path "query/"`);
+  });
+
+  it('a FROM glob without a file extension, which needs a reader named', async () => {
+    const result = await runCli(['discover', '--config', writeTempFile('config.json', localConfig({ streams: [queryStream('bare', `SELECT * FROM '${BUCKET_URL}/query/sales/**'`)] }))]);
+    expect(onlyMessage(result, 'TRACE').trace.error.message).toContain('with FROM, which needs a file extension to pick a reader');
+  });
+
+  it('a query referencing more bytes than it may stage', async () => {
+    const result = await runCli(
+      ['read', '--config', writeTempFile('config.json', localConfig({ streams: [queryStream('huge', `SELECT * FROM '${BUCKET_URL}/query/orders.parquet'`)] })), '--catalog', writeTempFile('catalog.json', {
+        streams: [{ stream: { name: 'huge', json_schema: { type: 'object', properties: {} }, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'overwrite' }],
+      })],
+      { env: { SOURCE_S3_QUERY_MAX_BYTES: '100' } },
+    );
+    expect(result.code).toBe(1);
+    expect(result.messages.find((message) => message.type === 'TRACE' && message.trace.type === 'ERROR')!.trace.error.message).toMatch(
+      /references [\d.]+ GiB of objects, more than the 0\.00 GiB a query may stage \(SOURCE_S3_QUERY_MAX_BYTES\)/,
+    );
   });
 
   it('a glob that matches nothing', async () => {

@@ -46,6 +46,7 @@ describe('the sandboxed engine', () => {
     expect(await engine.setting('lock_configuration')).toBe(true);
     expect(await engine.setting('autoinstall_known_extensions')).toBe(false);
     expect(await engine.setting('threads')).toBe('2');
+    expect(String(await engine.setting('max_temp_directory_size'))).toMatch(/^(10\.0 GB|9\.3 GiB)$/);
   });
 
   it('reads a file whose name holds quotes, through quoted SQL', async () => {
