@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { check, endpoint, localConfig, onlyMessage, runCli, writeTempFile } from '../support/cli.js';
 import { EMPTY_BUCKET, USER_KEY_ID, USER_SECRET } from '../support/constants.js';
-import { FaultProxy } from '../support/fault-proxy.js';
+import type { FaultProxy } from '../support/fault-proxy.js';
+import { useFaultProxy } from '../support/proxy-hooks.js';
 import { FIXTURES } from '../support/fixtures.js';
 
 const userCredentials = { auth_type: 'iam_user', aws_access_key_id: USER_KEY_ID, aws_secret_access_key: USER_SECRET };
@@ -155,13 +156,13 @@ describe('S3 problems get actionable messages', () => {
 });
 
 describe('throttling and server errors are retried, then transient', () => {
+  const proxied = useFaultProxy();
   let proxy: FaultProxy;
   let proxyEndpoint: string;
-  beforeAll(async () => {
-    proxy = new FaultProxy(endpoint());
-    proxyEndpoint = await proxy.start();
+  beforeAll(() => {
+    proxy = proxied.proxy();
+    proxyEndpoint = proxied.endpoint();
   });
-  afterAll(() => proxy.stop());
 
   it('succeeds after two throttled answers', async () => {
     proxy.failNext = 2;

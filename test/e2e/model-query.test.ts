@@ -4,9 +4,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cleanEnv, endpoint, localConfig, onlyMessage, runCli, writeTempFile } from '../support/cli.js';
+import { CLI, cleanEnv, localConfig, onlyMessage, runCli, writeTempFile } from '../support/cli.js';
 import { ALL_SECRETS } from '../support/constants.js';
-import { FaultProxy } from '../support/fault-proxy.js';
+import { useFaultProxy } from '../support/proxy-hooks.js';
 import { FIXTURES } from '../support/fixtures.js';
 import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, lastStates, read, type Schema } from '../support/read.js';
 import { putObject, testClient } from '../support/s3-client.js';
@@ -161,20 +161,17 @@ describe('the query preview command', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toBe('{"order_id":"0"}\n{"order_id":"1"}\n{"order_id":"2"}\n');
     expect(result.stderr).toContain('3 rows; columns: order_id BIGINT; fetched 1 object');
-    const defaults = preview(`SELECT * FROM '${BUCKET_URL}/query/orders.parquet'`);
-    expect(defaults.stdout).toContain('(20 rows)');
+    // 20 orders x 10 = 200 rows: the default limit shows 50.
+    const defaults = preview(`SELECT o.*, r.range AS copy FROM '${BUCKET_URL}/query/orders.parquet' AS o, range(10) AS r`);
+    expect(defaults.status, defaults.stderr).toBe(0);
+    expect(defaults.stdout).toContain('(50 rows, limited to 50)');
+    expect(defaults.stdout.split('\n').filter((line) => /^\d/.test(line))).toHaveLength(50);
     for (const secret of ALL_SECRETS) expect(defaults.stdout + defaults.stderr).not.toContain(secret);
   });
 });
 
 describe('model query rules: each refused with a config_error naming the offending part, touching nothing', () => {
-  let proxy: FaultProxy;
-  let proxyEndpoint: string;
-  beforeAll(async () => {
-    proxy = new FaultProxy(endpoint());
-    proxyEndpoint = await proxy.start();
-  });
-  afterAll(() => proxy.stop());
+  const proxied = useFaultProxy();
 
   const escapePath = join(tmpdir(), `source-s3-escape-${Date.now()}.csv`);
 
@@ -197,8 +194,9 @@ describe('model query rules: each refused with a config_error naming the offendi
     ['reading the settings', `SELECT current_setting('allowed_directories') FROM '${BUCKET_URL}/query/orders.parquet'`, 'uses function current_setting() (at line 1, column 8), which is not allowed'],
     ['leaving tables behind', `SELECT * FROM read_csv('${BUCKET_URL}/query/quoted.csv', store_rejects = true)`, 'sets read_csv(store_rejects) (at line 1, column 15), which is not allowed'],
   ])('%s', async (_label, query, expected) => {
+    const proxy = proxied.proxy();
     proxy.requests = 0;
-    const result = await runCli(['discover', '--config', writeTempFile('config.json', localConfig({ endpoint: proxyEndpoint, streams: [queryStream('unsafe', query)] }))]);
+    const result = await runCli(['discover', '--config', writeTempFile('config.json', localConfig({ endpoint: proxied.endpoint(), streams: [queryStream('unsafe', query)] }))]);
     expect(result.code).toBe(1);
     const error = onlyMessage(result, 'TRACE').trace.error;
     expect(error.failure_type).toBe('config_error');
