@@ -5,9 +5,10 @@ import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { gzipSync } from 'node:zlib';
 import type { Bucket } from './bucket.js';
 import { configError } from '../protocol/errors.js';
-import { withoutCompressionSuffix } from './compression.js';
+import { compressionOf, withoutCompressionSuffix } from './compression.js';
 import { readTextPrefix } from './text-prefix.js';
 import { mapAwsError } from './errors.js';
 import type { S3Object } from './settings.js';
@@ -78,6 +79,7 @@ export class StagingArea {
     maxBytes: number,
     recordEnd: (sample: Buffer) => number = lastLineEnd,
     hardCap: number = MAX_SAMPLE_BYTES,
+    at?: string,
   ): Promise<StagedFile> {
     let limit = maxBytes;
     let fetched = 0;
@@ -86,8 +88,11 @@ export class StagingArea {
       fetched += prefix.fetched;
       const cut = prefix.whole ? prefix.text.length : recordEnd(prefix.text);
       if (cut > 0 || prefix.whole) {
-        const path = this.localPath(withoutCompressionSuffix(object.key));
-        await writeFile(path, prefix.text.subarray(0, cut), { mode: 0o600 });
+        const sample = prefix.text.subarray(0, cut);
+        // At a given path the sample keeps the object's name, so a .gz sample is gzipped again.
+        const path = at ?? this.localPath(withoutCompressionSuffix(object.key));
+        if (at !== undefined) await mkdir(dirname(at), { recursive: true, mode: 0o700 });
+        await writeFile(path, at !== undefined && compressionOf(object.key) === 'gzip' ? gzipSync(sample) : sample, { mode: 0o600 });
         return { path, bucket: bucket.name, object, bytesFetched: fetched, complete: prefix.whole };
       }
       if (limit >= hardCap) {

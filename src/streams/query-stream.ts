@@ -7,7 +7,9 @@ import { parseDuckType } from '../engine/types.js';
 import { configError, ConnectorError } from '../protocol/errors.js';
 import type { S3Object } from '../s3/settings.js';
 import type { SourceContext } from './context.js';
-import { duckdbReason, stageSample } from './sample.js';
+import { lastRecordEnd } from '../engine/record-boundary.js';
+import { compressionOf } from '../s3/compression.js';
+import { duckdbReason, sampleBytes, stageSample } from './sample.js';
 
 /** A model query made ready to run: references rewritten to staged local copies. */
 export interface PreparedQuery {
@@ -115,6 +117,10 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
       try {
         if (mode === 'sample' && filetype === 'parquet') {
           bytesFetched += (await stageSample(bucket, staging, engine, object, { filetype: 'parquet' }, { rows: false, at })).staged.bytesFetched;
+        } else if (mode === 'sample' && filetype !== undefined && compressionOf(object.key) !== 'zstd') {
+          // Text: the first records only (Node cannot write .zst samples back, so those come whole).
+          const format: FileFormat = filetype === 'csv' ? { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 } : { filetype: 'jsonl' };
+          bytesFetched += (await staging.head(bucket, object, sampleBytes(), (sample) => lastRecordEnd(sample, format), undefined, at)).bytesFetched;
         } else {
           bytesFetched += (await staging.download(bucket, object, at)).bytesFetched;
         }

@@ -99,6 +99,10 @@ describe('discovery reads a bounded number of bytes per file, whatever its size'
         { name: 'small_parquet', globs: [FIXTURES.eventsParquet], format: { filetype: 'parquet' } },
       ],
     });
+    const queryConfig = localConfig({
+      endpoint: proxyEndpoint,
+      streams: [{ name: 'huge_query', query: `SELECT name, count(*) AS n FROM 's3://source-s3-test/${HUGE_CSV}' JOIN 's3://source-s3-test/${LARGE_PARQUET}' USING (id) GROUP BY name` }],
+    });
     const result = await runCli(['discover', '--config', writeTempFile('config.json', config)]);
     expect(result.code, result.stdout).toBe(0);
     const streams = onlyMessage(result, 'CATALOG').catalog.streams as { name: string; json_schema: { properties: Record<string, unknown> } }[];
@@ -115,5 +119,13 @@ describe('discovery reads a bounded number of bytes per file, whatever its size'
     expect(largeFetched).toBeLessThanOrEqual(64 * 1024);
     expect(smallFetched).toBeLessThanOrEqual(64 * 1024);
     console.log(`discover fetched ${csvFetched} bytes of a ${HUGE_BYTES}-byte CSV, ${largeFetched} of a ${largeParquetBytes}-byte Parquet file`);
+
+    // A model query over the same files is described from the same bounded samples.
+    proxy.bytesByKey.clear();
+    const queried = await runCli(['discover', '--config', writeTempFile('config.json', queryConfig)]);
+    expect(queried.code, queried.stdout).toBe(0);
+    expect(Object.keys(onlyMessage(queried, 'CATALOG').catalog.streams[0].json_schema.properties)).toEqual(['name', 'n']);
+    expect(proxy.bytesFor(HUGE_CSV)).toBeLessThanOrEqual(SAMPLE_BYTES);
+    expect(proxy.bytesFor(LARGE_PARQUET)).toBeLessThanOrEqual(64 * 1024);
   });
 });

@@ -87,6 +87,11 @@ describe('model queries', () => {
     ]);
   });
 
+  it('reads compressed CSV by glob (discovered from a gzip sample, read whole)', async () => {
+    const { rows } = await records(`SELECT count(*) AS people, min(id) AS first FROM '${BUCKET_URL}/csv/archive/*.csv.gz'`);
+    expect(rows).toEqual([{ people: 50, first: 1000 }]);
+  });
+
   it('reads a key with spaces and quotes', async () => {
     const key = FIXTURES.quotedName.replace(/'/g, "''");
     const { rows } = await records(`SELECT * FROM '${BUCKET_URL}/${key}'`);
