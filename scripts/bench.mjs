@@ -4,14 +4,13 @@
 // /dev/null, and times DuckDB alone writing the same RECORD lines from the local
 // file with COPY ... TO '/dev/null' (FORMAT json). Prints rows/s, MB/s, peak RSS
 // and the ratio connector / DuckDB per format.
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, openSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createBucket, localS3Client, startLocalS3 } from './local-s3.mjs';
+import { createBucket, localS3Client, startLocalS3, uploadFiles } from './local-s3.mjs';
 import { recordSelectSql } from '../dist/engine/record-sql.js';
 import { readerSql } from '../dist/engine/readers.js';
 import { parseDuckType } from '../dist/engine/types.js';
@@ -41,9 +40,7 @@ async function generate() {
 async function upload(endpoint, files) {
   const client = localS3Client(endpoint, keyId, secret);
   await createBucket(client, bucket);
-  for (const [format, path] of Object.entries(files)) {
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: `bench/data.${format}`, Body: createReadStream(path), ContentLength: statSync(path).size }));
-  }
+  await uploadFiles(client, bucket, Object.fromEntries(Object.entries(files).map(([format, path]) => [`bench/data.${format}`, path])));
   client.destroy();
 }
 

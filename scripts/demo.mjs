@@ -1,13 +1,12 @@
 // `npm run demo`: starts a local S3-compatible server (s3rver) with sample files
 // made by DuckDB, then runs the connector's commands against it and shows what
 // they print. Nothing is left behind: the server and its files live in a temp dir.
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createBucket, localS3Client, startLocalS3 } from './local-s3.mjs';
+import { createBucket, localS3Client, startLocalS3, uploadFiles } from './local-s3.mjs';
 
 const root = join(import.meta.dirname, '..');
 const cli = join(root, 'dist', 'main.js');
@@ -44,10 +43,7 @@ async function makeSampleFiles() {
 async function upload(endpoint, paths) {
   const client = localS3Client(endpoint, keyId, secret);
   await createBucket(client, bucket);
-  for (const [key, path] of Object.entries(paths)) {
-    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(path) }));
-    console.log(`  uploaded s3://${bucket}/${key}`);
-  }
+  await uploadFiles(client, bucket, paths, (key) => console.log(`  uploaded s3://${bucket}/${key}`));
   client.destroy();
 }
 

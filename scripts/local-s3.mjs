@@ -1,6 +1,7 @@
 // A local S3-compatible server (s3rver in its own process) and a client for it,
 // shared by the demo, the benchmark and the tests.
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createReadStream, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -35,4 +36,12 @@ export function localS3Client(endpoint, accessKeyId, secretAccessKey) {
 
 export async function createBucket(client, bucket) {
   await client.send(new CreateBucketCommand({ Bucket: bucket })).catch(() => undefined);
+}
+
+/** Uploads local files, streamed, as `key -> path`; `onUploaded` hears each key. */
+export async function uploadFiles(client, bucket, files, onUploaded = () => undefined) {
+  for (const [key, path] of Object.entries(files)) {
+    await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(path), ContentLength: statSync(path).size }));
+    onUploaded(key);
+  }
 }

@@ -1,13 +1,12 @@
 import type { QueryStreamConfig } from '../config/resolved.js';
-import { cursorExpression, recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
-import { sqlString } from '../engine/sql.js';
-import { formatDuckType } from '../engine/types.js';
+import { recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
 import type { ConfiguredAirbyteStream } from '../generated/protocol.js';
 import { configError } from '../protocol/errors.js';
 import type { LineForwarder } from '../protocol/forwarder.js';
 import { estimateMessage, streamStateMessage, streamStatusMessage } from '../protocol/messages.js';
 import type { OutputWriter } from '../protocol/output.js';
 import type { SourceContext } from './context.js';
+import { applyColumnCursor } from './cursor.js';
 import { exportRecords } from './export.js';
 import { describeQuery, prepareQuery, queryCall, withS3Urls } from './query-stream.js';
 import { checkpointEvery, planStream } from './read-stream.js';
@@ -54,14 +53,7 @@ export async function readQueryStream(
     if (cursor === undefined) {
       throw configError(`Stream "${stream.name}": cursor_field "${plan.cursorColumn}" is not an output column of its model query.`, { streamName: stream.name });
     }
-    const { expression, type } = cursorExpression(cursor);
-    if (state.cursor !== undefined && state.cursor !== null) {
-      where = `(${expression} >= CAST(${sqlString(String(state.cursor))} AS ${formatDuckType(type)}) OR ${expression} IS NULL)`;
-    }
-    const rows = await queryCall(context, stream.name, () =>
-      context.engine.all(`SELECT CAST(max(${expression}) AS VARCHAR) AS "max" FROM ${reader}${where === undefined ? '' : ` WHERE ${where}`}`),
-    );
-    state.raisePendingCursor(typeof rows[0]?.max === 'string' ? rows[0].max : null);
+    where = await applyColumnCursor(context.engine, state, cursor, reader, (work) => queryCall(context, stream.name, work));
   }
 
   let records = 0;

@@ -1,8 +1,8 @@
 import type { FileStreamConfig, StreamConfig } from '../config/resolved.js';
-import { cursorExpression, recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
+import { recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
 import { readerSql } from '../engine/readers.js';
-import { sqlIdentifier, sqlString } from '../engine/sql.js';
-import { formatDuckType, parseDuckType, type JsonSchema } from '../engine/types.js';
+import { sqlIdentifier } from '../engine/sql.js';
+import { parseDuckType, type JsonSchema } from '../engine/types.js';
 import type { ConfiguredAirbyteStream } from '../generated/protocol.js';
 import { configError } from '../protocol/errors.js';
 import type { LineForwarder } from '../protocol/forwarder.js';
@@ -13,6 +13,7 @@ import type { StagedFile } from '../s3/staging.js';
 import type { SourceContext } from './context.js';
 import { exportRecords } from './export.js';
 import { s3Url, streamFiles } from './files.js';
+import { applyColumnCursor } from './cursor.js';
 import { Prefetcher } from './prefetch.js';
 import { ProgressDisplay } from './progress.js';
 import { engineCall } from './sample.js';
@@ -162,19 +163,7 @@ async function readFile(
         streamName: plan.name,
       });
     }
-    // Compared in the catalog's type, by DuckDB: exact for big numbers, a stray value is null, not an error.
-    const { expression, type } = cursorExpression(cursor);
-    const cursorType = formatDuckType(type);
-    if (state.cursor !== undefined && state.cursor !== null) {
-      // Rows without a cursor value in a new or changed file are new rows too: keep them.
-      where = `(${expression} >= CAST(${sqlLiteral(state.cursor)} AS ${cursorType}) OR ${expression} IS NULL)`;
-    }
-    const pending = state.pendingCursor === undefined || state.pendingCursor === null ? '' : ` UNION ALL SELECT CAST(${sqlLiteral(state.pendingCursor)} AS ${cursorType})`;
-    const rows = await engineCall(staged, stream.format, () =>
-      engine.all(`SELECT CAST(max("v") AS VARCHAR) AS "max" FROM (SELECT ${expression} AS "v" FROM ${lenientReader}${where === undefined ? '' : ` WHERE ${where}`}${pending})`),
-    );
-    const max = rows[0]?.max;
-    state.raisePendingCursor(typeof max === 'string' ? max : null);
+    where = await applyColumnCursor(engine, state, cursor, lenientReader, (work) => engineCall(staged, stream.format, work));
   }
 
   const skipRows = state.rowsDone(object);
@@ -215,11 +204,4 @@ async function readFile(
       await out.log('WARN', `Skipped ${rejected} malformed row${rejected === 1 ? '' : 's'} of ${url} (first at line ${String(summary?.line)}: ${String(summary?.reason)}).`);
     }
   }
-}
-
-/** A JSON value from the state as a SQL literal, for a CAST to the cursor column's type. */
-function sqlLiteral(value: unknown): string {
-  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
-  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
-  return sqlString(typeof value === 'string' ? value : JSON.stringify(value));
 }

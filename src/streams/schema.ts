@@ -87,9 +87,9 @@ export function queryJsonSchema(columns: { name: string; type: DuckType }[]): Js
 
 /** The JSON Schema of a file stream: its columns plus the file URL and last-modified time. */
 export function streamJsonSchema(columns: { name: string; type: DuckType }[]): JsonSchema {
-  const properties: Record<string, JsonSchema> = {};
-  for (const column of columns) properties[column.name] = duckTypeToJsonSchema(column.type);
+  const schema = queryJsonSchema(columns);
+  const properties = schema.properties as Record<string, JsonSchema>;
   properties[FILE_URL_COLUMN] = { type: 'string' };
   properties[FILE_LAST_MODIFIED_COLUMN] = { type: 'string', format: 'date-time', airbyte_type: 'timestamp_with_timezone' };
-  return { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', additionalProperties: true, properties };
+  return schema;
 }

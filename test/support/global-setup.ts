@@ -1,10 +1,8 @@
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { createBucket, localS3Client, startLocalS3 } from '../../scripts/local-s3.mjs';
+import { createBucket, localS3Client, startLocalS3, uploadFiles } from '../../scripts/local-s3.mjs';
 import { BUCKET, EMPTY_BUCKET, SERVER_KEYS, USER_KEY_ID, USER_SECRET } from './constants.js';
 import { generateFixtures } from './fixtures.js';
 
@@ -22,10 +20,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   for (const bucket of [BUCKET, EMPTY_BUCKET]) await createBucket(client, bucket);
   const fixtureDir = join(workDir, 'fixtures');
   await mkdir(fixtureDir);
-  for (const fixture of await generateFixtures(fixtureDir)) {
-    const { size } = await stat(fixture.path);
-    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: fixture.key, Body: createReadStream(fixture.path), ContentLength: size }));
-  }
+  const fixtures = await generateFixtures(fixtureDir);
+  await uploadFiles(client, BUCKET, Object.fromEntries(fixtures.map((fixture) => [fixture.key, fixture.path])));
   client.destroy();
   project.provide('s3Endpoint', server.endpoint);
 
