@@ -172,6 +172,15 @@ describe('query as a table', () => {
     expect(label(11)).toBe("'''quoted'''");
   });
 
+  it('keeps an error that quotes a cell safe for the terminal too', () => {
+    const failed = preview(`SELECT CAST(label AS INTEGER) AS n FROM read_csv('${BUCKET_URL}/preview/messy.csv', header = true) WHERE id = 1`);
+    expect(failed.status).toBe(1);
+    expect(failed.stdout).toBe('');
+    expect(failed.stderr).toContain('source-s3 query: The query failed');
+    expect(failed.stderr).toContain('␛]0;pwned␇');
+    expect(failed.stderr).not.toMatch(CONTROLS);
+  });
+
   it('lines up columns by display width for CJK and emoji', () => {
     const shown = preview(`SELECT label, id FROM read_csv('${BUCKET_URL}/preview/messy.csv', header = true) ORDER BY id`);
     expect(shown.status, shown.stderr).toBe(0);
