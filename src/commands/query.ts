@@ -8,13 +8,14 @@ import { SourceContext } from '../streams/context.js';
 import { previewRecordData } from '../streams/query-preview.js';
 import { describeQuery, prepareQuery, withS3Urls } from '../streams/query-stream.js';
 import { cellText, renderTable } from './preview-table.js';
-import { visibleText } from './terminal-text.js';
+import { terminalSafeJson, visibleText } from './terminal-text.js';
 
 /**
  * `source-s3 query`: a preview for people writing model queries. Prints the
  * first rows, the column types, and how many objects and bytes were fetched.
  * `--format json` prints each row's data object exactly as `read` emits it, one
- * per line; the table shows the same values, made safe for a terminal. Not a
+ * per line (on a terminal, with bidi and C1 controls escaped); the table shows
+ * the same values, made safe for a terminal. Not a
  * protocol command: errors are plain text on stderr, with exit code 1.
  */
 export async function queryCommand(options: { config: string; sql: string; limit: number; format: 'table' | 'json' }, redactor: SecretRedactor): Promise<number> {
@@ -33,7 +34,9 @@ export async function queryCommand(options: { config: string; sql: string; limit
       const types = visibleText(columns.map((column) => `${column.name} ${formatDuckType(column.type)}`).join(', '));
       const counted = `${rows.length} row${rows.length === 1 ? '' : 's'}`;
       if (options.format === 'json') {
-        for (const row of rows) print(row);
+        // The same bytes as `read`; a person watching a terminal gets the same values with bidi and C1 controls escaped.
+        const toTerminal = process.stdout.isTTY === true;
+        for (const row of rows) print(toTerminal ? terminalSafeJson(row) : row);
         tell(`${counted}; columns: ${types}; ${fetched}`);
       } else {
         // Members come in column order (names may repeat): cells are matched by position.

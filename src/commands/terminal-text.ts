@@ -49,3 +49,15 @@ export function truncateToWidth(text: string, width: number): string {
 export function padToWidth(text: string, width: number): string {
   return text + ' '.repeat(Math.max(0, width - displayWidth(text)));
 }
+
+// In JSON text, DuckDB already writes C0 controls as \u escapes; these it writes as they are.
+const JSON_UNESCAPED_UNSAFE = /[\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060\u2066-\u2069\ufeff]/g;
+
+/**
+ * A JSON line made safe for a terminal without changing any value: C1 and
+ * bidi controls, line separators and invisible characters (which can only be
+ * inside strings) written as \u escapes.
+ */
+export function terminalSafeJson(line: string): string {
+  return line.replace(JSON_UNESCAPED_UNSAFE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -146,6 +146,28 @@ describe('query --format json', () => {
   });
 });
 
+describe('query --format json on a terminal', () => {
+  it('escapes bidi and C1 controls inside strings, keeping every value', () => {
+    const sql = `SELECT id, label FROM read_csv('${BUCKET_URL}/preview/messy.csv', header = true) ORDER BY id`;
+    const piped = preview(sql, ['--format', 'json']);
+    expect(piped.status, piped.stderr).toBe(0);
+    // Piped: the bytes read would print, controls and all.
+    expect(piped.stdout).toContain('\u202eexe.txt');
+    // A real terminal (a pty from script(1)); stdout and stderr both arrive on it.
+    const env = cleanEnv({ PREVIEW_NODE: process.execPath, PREVIEW_CLI: CLI, PREVIEW_CONFIG: writeTempFile('config.json', localConfig()), PREVIEW_SQL: sql });
+    const onTerminal = spawnSync('script', ['-qec', 'exec "$PREVIEW_NODE" "$PREVIEW_CLI" query --config "$PREVIEW_CONFIG" --sql "$PREVIEW_SQL" --format json', '/dev/null'], {
+      env,
+      encoding: 'utf8',
+    });
+    expect(onTerminal.status, onTerminal.stdout).toBe(0);
+    const jsonLines = onTerminal.stdout.split(/\r?\n/).filter((line) => line.startsWith('{'));
+    expect(jsonLines).toHaveLength(11);
+    expect(jsonLines.join('\n')).not.toMatch(CONTROLS);
+    expect(jsonLines[4]).toBe('{"id":5,"label":"\\u202eexe.txt"}');
+    expect(jsonLines.map((line) => JSON.parse(line))).toEqual(piped.stdout.trimEnd().split('\n').map((line) => JSON.parse(line)));
+  });
+});
+
 describe('query as a table', () => {
   it('shows control characters as visible stand-ins and keeps every row on its line', () => {
     // The alias is an attacker's too: headers and the columns line are cells as well.
