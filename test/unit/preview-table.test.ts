@@ -1,7 +1,7 @@
 import stringWidth from 'string-width';
 import { describe, expect, it } from 'vitest';
 import { cellText, renderTable } from '../../src/commands/preview-table.js';
-import { displayWidth, truncateToWidth, visibleText } from '../../src/commands/terminal-text.js';
+import { displayWidth, terminalSafeJson, truncateToWidth, visibleText } from '../../src/commands/terminal-text.js';
 import { jsonObjectMembers } from '../../src/engine/json-members.js';
 
 describe('visibleText', () => {
@@ -25,6 +25,15 @@ describe('visibleText', () => {
 
   it('keeps newlines on request (messages on stderr), nothing else', () => {
     expect(visibleText('line 1\nline\u001b[2J 2', { keepNewlines: true })).toBe('line 1\nline␛[2J 2');
+  });
+});
+
+describe('terminalSafeJson', () => {
+  it('escapes bidi, C1 and invisible characters in JSON strings, keeping the values', () => {
+    const line = JSON.stringify({ a: '\u202eexe.txt', b: 'csi\u009b2J', c: '\ufeffid \u2028 日本 👍🏽' });
+    const safe = terminalSafeJson(line);
+    expect(safe).toBe('{"a":"\\u202eexe.txt","b":"csi\\u009b2J","c":"\\ufeffid \\u2028 日本 👍🏽"}');
+    expect(JSON.parse(safe)).toEqual(JSON.parse(line));
   });
 });
 
