@@ -235,7 +235,7 @@ describe('the query preview command', () => {
     expect(limited.status).toBe(1);
     const result = preview(`SELECT order_id FROM '${BUCKET_URL}/query/orders.parquet' ORDER BY 1`, ['--limit', '3', '--format', 'json']);
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toBe('{"order_id":"0"}\n{"order_id":"1"}\n{"order_id":"2"}\n');
+    expect(result.stdout).toBe('{"order_id":0}\n{"order_id":1}\n{"order_id":2}\n');
     expect(result.stderr).toContain('3 rows; columns: order_id BIGINT; fetched 1 object');
     // 20 orders x 10 = 200 rows: the default limit shows 50.
     const defaults = preview(`SELECT o.*, r.range AS copy FROM '${BUCKET_URL}/query/orders.parquet' AS o, range(10) AS r`);
