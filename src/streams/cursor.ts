@@ -3,7 +3,7 @@ import { cursorExpression, type RecordColumn } from '../engine/record-sql.js';
 import { losslessParse, losslessValue } from '../engine/lossless-json.js';
 import { sqlString } from '../engine/sql.js';
 import { formatDuckType, type DuckType } from '../engine/types.js';
-import type { StreamState } from './state.js';
+import { stateError, stateValuePreview, type StreamState } from './state.js';
 
 /**
  * Applies a column cursor to one table expression (a file, or a model query):
@@ -31,6 +31,7 @@ export async function applyColumnCursor(
 ): Promise<string | undefined> {
   const { expression, type } = cursorExpression(cursor);
   const cursorType = formatDuckType(type);
+  await checkStateCursorsFit(engine, state, cursor.name, cursorType);
   const cast = (value: unknown) => `CAST(${sqlLiteral(value)} AS ${cursorType})`;
   const saved = state.cursor === undefined || state.cursor === null ? undefined : cast(state.cursor);
   const atLeastSaved = saved === undefined ? undefined : `(${expression} >= ${saved} OR ${expression} IS NULL)`;
@@ -63,6 +64,26 @@ export async function applyColumnCursor(
   }
   const unchanged = atSaved !== undefined && state.boundary !== undefined && atSaved.rows === state.boundary.rows && atSaved.hash === state.boundary.hash;
   return saved === undefined ? undefined : `(${expression} ${unchanged ? '>' : '>='} ${saved} OR ${expression} IS NULL)`;
+}
+
+/**
+ * The state's cursor values must be values of the cursor column's type: otherwise the filter's
+ * CAST would fail mid-read and the error would blame the data file. A value that does not cast is
+ * the state's fault (edited by hand, or kept for another stream), said as such.
+ */
+async function checkStateCursorsFit(engine: Engine, state: StreamState, column: string, cursorType: string): Promise<void> {
+  const saved: [string, unknown][] = [
+    ['cursor', state.cursor],
+    ['pending_cursor', state.pendingCursor],
+  ];
+  const values = saved.filter(([, value]) => value !== undefined && value !== null);
+  if (values.length === 0) return;
+  const [row] = await engine.all(`SELECT ${values.map(([, value], index) => `TRY_CAST(${sqlLiteral(value)} AS ${cursorType}) IS NOT NULL AS "f${index}"`).join(', ')}`);
+  values.forEach(([field, value], index) => {
+    if (row?.[`f${index}`] !== true) {
+      throw stateError(state.streamName, `has ${field} ${stateValuePreview(value)}, which is not a value of its cursor column "${column}" (${cursorType}); the state does not belong to this stream's data`);
+    }
+  });
 }
 
 /** The hash of a row, computed only for the rows `when` selects (the others pay nothing). */

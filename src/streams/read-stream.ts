@@ -18,7 +18,7 @@ import { Prefetcher } from './prefetch.js';
 import { ProgressDisplay } from './progress.js';
 import { engineCall } from './sample.js';
 import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN } from './schema.js';
-import { StreamState } from './state.js';
+import { stateError, StreamState } from './state.js';
 
 /** Records between two STATE messages inside a file: SOURCE_S3_CHECKPOINT_RECORDS, default 10,000. */
 export function checkpointEvery(): number {
@@ -120,6 +120,18 @@ export async function readFileStream(
 
 let rejectsSequence = 0;
 
+/**
+ * A resumed file that emitted nothing: the state's offset must not lie past the file's rows. If it
+ * does, the state was not written for this file, and trusting it would drop its rows silently.
+ */
+async function checkRowsDone(streamName: string, rowsDone: number, url: string, countRows: () => Promise<Record<string, unknown>[]>): Promise<void> {
+  const [counted] = await countRows();
+  const rows = Number(counted?.rows ?? 0);
+  if (rows < rowsDone) {
+    throw stateError(streamName, `has in_progress.rows ${rowsDone} for ${url}, which has only ${rows} rows to emit; the offset is not from this file`);
+  }
+}
+
 async function readFile(
   context: SourceContext,
   out: OutputWriter,
@@ -184,7 +196,7 @@ async function readFile(
       checkpoint: async (lines) => {
         counters.records += lines - checkpointed;
         checkpointed = lines;
-        state.inProgress = { key: object.key, last_modified: object.lastModified.toISOString(), rows: skipRows + lines };
+        state.markProgress(object, skipRows + lines);
         await emitState(false);
       },
       progress: (lines) => {
@@ -194,6 +206,9 @@ async function readFile(
     }),
   );
   counters.records += result.lines - checkpointed;
+  if (skipRows > 0 && result.lines === 0) {
+    await checkRowsDone(plan.name, skipRows, url, () => engineCall(staged, stream.format, () => engine.all(`SELECT count(*) AS "rows" FROM ${lenientReader}${where === undefined ? '' : ` WHERE ${where}`}`)));
+  }
 
   if (rejectsTable !== undefined) {
     const [summary] = await engine.all(`SELECT count(*) AS "count", min(line) AS "line", first(error_message) AS "reason" FROM ${sqlIdentifier(rejectsTable)}`);

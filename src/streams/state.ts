@@ -1,4 +1,4 @@
-import { configError } from '../protocol/errors.js';
+import { configError, type ConnectorError } from '../protocol/errors.js';
 import type { S3Object } from '../s3/settings.js';
 
 /** Where a sync stopped inside a file: the rows of it already emitted (after the cursor filter). */
@@ -6,6 +6,17 @@ export interface FilePosition {
   key: string;
   last_modified: string;
   rows: number;
+  /**
+   * The object version the rows belong to (see objectVersion). The position is used only for that
+   * version; states printed before versions were kept have none and match on last_modified alone.
+   */
+  version?: string;
+}
+
+/** A synced file as history remembers it: last-modified (ms), and its version when known. */
+export interface HistoryEntry {
+  time: number;
+  version?: string;
 }
 
 /** The rows at a cursor value, as a fingerprint: their number and the sum of their row hashes. */
@@ -18,7 +29,13 @@ export interface CursorBoundary {
 export interface FileStreamStateBlob {
   version: 1;
   cursor_field: string;
-  /** Files fully synced: key -> last-modified (ISO 8601). */
+  /**
+   * Files fully synced: key -> `"<last-modified ISO 8601>|<version>"`, e.g.
+   * `"2026-11-30T12:00:00.000Z|1234:9b2cf535f27731c974343645a3985328"` (see objectVersion).
+   * Last-modified has one-second resolution on S3, so the version tells a rewrite within the same
+   * second apart. A bare `"<ISO time>"` (states printed before versions were kept, or Airbyte's S3
+   * connector) is still read: such a file counts as synced while its time is not later.
+   */
   history: Record<string, string>;
   /**
    * Set once history overflowed: the newest (last-modified, key) dropped. Files not in history that
@@ -59,6 +76,44 @@ const isBoundary = (value: unknown): value is CursorBoundary =>
 const iso = (date: Date) => date.toISOString();
 
 /**
+ * The version of an object as the listing shows it: `<size>:<ETag without quotes>`, or `<size>`
+ * when the store gives no ETag. A rewrite changes the ETag (multipart ETags like `abc-3` too: they
+ * hash the parts), and usually the size; stores without ETags fall back to the size alone.
+ */
+export function objectVersion(object: S3Object): string {
+  const etag = object.etag?.replace(/^W\//, '').replace(/"/g, '').trim();
+  return etag === undefined || etag === '' ? String(object.size) : `${object.size}:${etag}`;
+}
+
+/** A history value from a state: `"<ISO time>"` or `"<ISO time>|<version>"`; undefined when unreadable. */
+function parseHistoryValue(value: unknown): HistoryEntry | undefined {
+  if (typeof value !== 'string') return undefined;
+  const bar = value.indexOf('|');
+  const time = Date.parse(bar === -1 ? value : value.slice(0, bar));
+  if (Number.isNaN(time)) return undefined;
+  if (bar === -1) return { time };
+  const version = value.slice(bar + 1);
+  return version === '' ? undefined : { time, version };
+}
+
+/**
+ * A state the connector cannot use: the user's to fix (a config_error naming the stream, and the
+ * state as the culprit, not the data). Silently starting over would re-sync everything.
+ */
+export function stateError(streamName: string, reason: string): ConnectorError {
+  return configError(
+    `The state of stream "${streamName}" ${reason}. Pass the state a previous read of this stream printed, or drop this stream from the state to sync it from the start.`,
+    { streamName },
+  );
+}
+
+/** A state value to quote in an error: short, as JSON. */
+export function stateValuePreview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
+}
+
+/**
  * A stream's sync state and the rules on it. History is bounded: when full,
  * the oldest entries go and `history_cutoff` remembers the newest time removed;
  * a file not in history and not modified after the cutoff counts as synced
@@ -66,8 +121,9 @@ const iso = (date: Date) => date.toISOString();
  * its old timestamp would skip it; a new upload gets a new timestamp and syncs.
  */
 export class StreamState {
+  readonly streamName: string;
   readonly cursorField: string;
-  readonly history: Map<string, number>;
+  readonly history: Map<string, HistoryEntry>;
   historyCutoff: { time: number; key: string } | undefined;
   /** The filter of this sync (column cursor), unchanged until the stream completes. */
   readonly cursor: unknown;
@@ -81,8 +137,9 @@ export class StreamState {
   private readonly fullRefresh: boolean;
 
   private constructor(fields: {
+    streamName: string;
     cursorField: string;
-    history: Map<string, number>;
+    history: Map<string, HistoryEntry>;
     historyCutoff?: { time: number; key: string };
     cursor?: unknown;
     boundary?: CursorBoundary;
@@ -91,6 +148,7 @@ export class StreamState {
     inProgress?: FilePosition;
     fullRefresh: boolean;
   }) {
+    this.streamName = fields.streamName;
     this.cursorField = fields.cursorField;
     this.history = fields.history;
     this.historyCutoff = fields.historyCutoff;
@@ -103,8 +161,8 @@ export class StreamState {
     this.fullRefresh = fields.fullRefresh;
   }
 
-  static fresh(cursorField: string, fullRefresh: boolean): StreamState {
-    return new StreamState({ cursorField, history: new Map(), fullRefresh });
+  static fresh(cursorField: string, fullRefresh: boolean, streamName = ''): StreamState {
+    return new StreamState({ streamName, cursorField, history: new Map(), fullRefresh });
   }
 
   /**
@@ -114,13 +172,10 @@ export class StreamState {
    * silently starting over would re-sync everything.
    */
   static fromInput(streamName: string, input: unknown, cursorField: string, fullRefresh: boolean): StreamState {
-    if (input === undefined) return StreamState.fresh(cursorField, fullRefresh);
-    const fail = (reason: string) =>
-      configError(`The state of stream "${streamName}" ${reason}. Pass the state a previous read of this stream printed, or drop this stream from the state to sync it from the start.`, {
-        streamName,
-      });
+    if (input === undefined) return StreamState.fresh(cursorField, fullRefresh, streamName);
+    const fail = (reason: string) => stateError(streamName, reason);
     if (!isRecord(input)) throw fail('is not an object');
-    if (Object.keys(input).length === 0) return StreamState.fresh(cursorField, fullRefresh);
+    if (Object.keys(input).length === 0) return StreamState.fresh(cursorField, fullRefresh, streamName);
     if (input.version === undefined && isRecord(input.history)) {
       // Airbyte's own S3 connector: {history: {key: time}, _ab_source_file_last_modified: ...}.
       input = { version: 1, cursor_field: '_ab_source_file_last_modified', history: input.history };
@@ -128,31 +183,45 @@ export class StreamState {
     const blob = input as Partial<FileStreamStateBlob> & Record<string, unknown>;
     // A full refresh resumes only its own unfinished sync; any other state (say, an incremental one
     // left from before the sync mode changed) is simply not for it.
-    if (fullRefresh && blob.full_refresh_in_progress !== true) return StreamState.fresh(cursorField, true);
+    if (fullRefresh && blob.full_refresh_in_progress !== true) return StreamState.fresh(cursorField, true, streamName);
     if (blob.version !== 1) throw fail(`has version ${JSON.stringify(blob.version)}, which this connector does not know`);
     if (typeof blob.cursor_field !== 'string') throw fail('has no cursor_field');
     if (blob.cursor_field !== cursorField) {
       throw fail(`was kept with cursor field "${blob.cursor_field}", but the catalog now uses "${cursorField}"; a state of one cursor cannot filter by another`);
     }
     if (!isRecord(blob.history)) throw fail('has no history object');
-    const history = new Map<string, number>();
+    const history = new Map<string, HistoryEntry>();
     for (const [key, value] of Object.entries(blob.history)) {
-      const time = typeof value === 'string' ? Date.parse(value) : Number.NaN;
-      if (Number.isNaN(time)) throw fail(`has an unreadable time for file ${JSON.stringify(key)} in history`);
-      history.set(key, time);
+      const entry = parseHistoryValue(value);
+      if (entry === undefined) {
+        throw fail(`has an unreadable history entry for file ${stateValuePreview(key)}: ${stateValuePreview(value)} (expected "<ISO time>" or "<ISO time>|<version>")`);
+      }
+      history.set(key, entry);
     }
     const cutoffTime = typeof blob.history_cutoff === 'string' ? Date.parse(blob.history_cutoff) : undefined;
     if (cutoffTime !== undefined && Number.isNaN(cutoffTime)) throw fail('has an unreadable history_cutoff');
     const cutoff = cutoffTime === undefined ? undefined : { time: cutoffTime, key: typeof blob.history_cutoff_key === 'string' ? blob.history_cutoff_key : '' };
     let inProgress: FilePosition | undefined;
     if (blob.in_progress !== undefined) {
-      const position = blob.in_progress as Partial<FilePosition>;
-      if (typeof position.key !== 'string' || typeof position.last_modified !== 'string' || !Number.isInteger(position.rows) || (position.rows ?? -1) < 0) {
-        throw fail('has an unreadable in_progress position');
+      const position = (isRecord(blob.in_progress) ? blob.in_progress : {}) as Partial<FilePosition>;
+      if (typeof position.key !== 'string' || typeof position.last_modified !== 'string' || Number.isNaN(Date.parse(position.last_modified))) {
+        throw fail(`has an unreadable in_progress position ${stateValuePreview(blob.in_progress)} (expected {key, last_modified, rows, version})`);
       }
-      inProgress = position as FilePosition;
+      if (!Number.isSafeInteger(position.rows) || (position.rows as number) < 0) {
+        throw fail(`has in_progress.rows ${stateValuePreview(position.rows)} for file ${stateValuePreview(position.key)}, which is not a count of rows (a whole number from 0)`);
+      }
+      if (position.version !== undefined && (typeof position.version !== 'string' || position.version === '')) {
+        throw fail(`has an unreadable in_progress.version ${stateValuePreview(position.version)} for file ${stateValuePreview(position.key)}`);
+      }
+      inProgress = {
+        key: position.key,
+        last_modified: position.last_modified,
+        rows: position.rows as number,
+        ...(position.version === undefined ? {} : { version: position.version }),
+      };
     }
     return new StreamState({
+      streamName,
       cursorField,
       history,
       ...(cutoff === undefined ? {} : { historyCutoff: cutoff }),
@@ -165,26 +234,35 @@ export class StreamState {
     });
   }
 
-  /** Whether the object was synced as it is now (or later: a state from the future skips it too). */
+  /**
+   * Whether the object was synced as it is now (or later: a state from the future skips it too).
+   * A remembered version must match as well: a rewrite within the same second is read again.
+   */
   isSynced(object: S3Object): boolean {
     const synced = this.history.get(object.key);
-    if (synced !== undefined) return synced >= object.lastModified.getTime();
+    if (synced !== undefined) return synced.time >= object.lastModified.getTime() && (synced.version === undefined || synced.version === objectVersion(object));
     return this.historyCutoff !== undefined && compareReadOrder({ time: object.lastModified.getTime(), key: object.key }, this.historyCutoff) <= 0;
   }
 
-  /** Rows of this object already emitted by an interrupted sync (0 when none). */
+  /** Rows of this object already emitted by an interrupted sync: 0 when none, or when they were of another version. */
   rowsDone(object: S3Object): number {
     const position = this.inProgress;
-    return position !== undefined && position.key === object.key && position.last_modified === iso(object.lastModified) ? position.rows : 0;
+    if (position === undefined || position.key !== object.key || Date.parse(position.last_modified) !== object.lastModified.getTime()) return 0;
+    return position.version === undefined || position.version === objectVersion(object) ? position.rows : 0;
+  }
+
+  /** Records that `rows` rows of the object (this version of it) were emitted. */
+  markProgress(object: S3Object, rows: number): void {
+    this.inProgress = { key: object.key, last_modified: iso(object.lastModified), rows, version: objectVersion(object) };
   }
 
   markSynced(object: S3Object, limit = historyMax()): void {
     this.history.delete(object.key);
-    this.history.set(object.key, object.lastModified.getTime());
+    this.history.set(object.key, { time: object.lastModified.getTime(), version: objectVersion(object) });
     this.inProgress = undefined;
     if (this.history.size <= limit) return;
     const oldest = [...this.history]
-      .map(([key, time]) => ({ key, time }))
+      .map(([key, { time }]) => ({ key, time }))
       .sort(compareReadOrder)
       .slice(0, this.history.size - limit);
     for (const entry of oldest) {
@@ -202,7 +280,7 @@ export class StreamState {
   toBlob(final: boolean): FileStreamStateBlob {
     if (final && this.fullRefresh) return { version: 1, cursor_field: this.cursorField, history: {} };
     const history: Record<string, string> = {};
-    for (const [key, time] of this.history) history[key] = new Date(time).toISOString();
+    for (const [key, { time, version }] of this.history) history[key] = version === undefined ? new Date(time).toISOString() : `${new Date(time).toISOString()}|${version}`;
     const moved = final && this.pendingCursor !== undefined;
     const cursor = moved ? this.pendingCursor : this.cursor;
     const boundary = moved ? this.pendingBoundary : this.boundary;

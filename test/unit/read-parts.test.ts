@@ -9,11 +9,12 @@ import { OutputWriter } from '../../src/protocol/output.js';
 import { Limiter } from '../../src/streams/concurrency.js';
 import { Prefetcher } from '../../src/streams/prefetch.js';
 import { formatProgress, ProgressDisplay } from '../../src/streams/progress.js';
-import { StreamState } from '../../src/streams/state.js';
+import { objectVersion, StreamState } from '../../src/streams/state.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'source-s3-parts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const object = (key: string, iso: string) => ({ key, size: 1, lastModified: new Date(iso) });
+const object = (key: string, iso: string, version: { size?: number; etag?: string } = {}) => ({ key, size: version.size ?? 1, lastModified: new Date(iso), ...(version.etag === undefined ? {} : { etag: version.etag }) });
+const position = { key: 'a', last_modified: '2024-01-01T00:00:00.000Z', rows: 5 };
 
 /** Another process writes the FIFO, as DuckDB does: a write here would block the loop that reads it. */
 function writeFromChild(fifo: string, text: string): void {
@@ -94,11 +95,58 @@ describe('StreamState', () => {
     expect(state.rowsDone(object('b', '2024-01-01T00:00:00Z'))).toBe(0);
   });
 
+  it('tells versions apart by ETag and size, quotes dropped, size alone without an ETag', () => {
+    expect(objectVersion(object('a', '2024-01-01T00:00:00Z', { size: 12, etag: '"9b2cf535f27731c974343645a3985328"' }))).toBe('12:9b2cf535f27731c974343645a3985328');
+    expect(objectVersion(object('a', '2024-01-01T00:00:00Z', { size: 12, etag: '"3858f62230ac3c915f300c664312c11f-3"' }))).toBe('12:3858f62230ac3c915f300c664312c11f-3');
+    expect(objectVersion(object('a', '2024-01-01T00:00:00Z', { size: 12 }))).toBe('12');
+    expect(objectVersion(object('a', '2024-01-01T00:00:00Z', { size: 12, etag: '""' }))).toBe('12');
+  });
+
+  it('counts a file synced only in the version it was synced in, even within the same second', () => {
+    const second = '2024-01-02T00:00:00Z';
+    const state = StreamState.fresh('_ab_source_file_last_modified', false);
+    state.markSynced(object('a', second, { size: 10, etag: '"aaa"' }));
+    expect(state.toBlob(true).history).toEqual({ a: '2024-01-02T00:00:00.000Z|10:aaa' });
+    const resumed = StreamState.fromInput('s', state.toBlob(true), '_ab_source_file_last_modified', false);
+    for (const synced of [state, resumed]) {
+      expect(synced.isSynced(object('a', second, { size: 10, etag: '"aaa"' }))).toBe(true);
+      expect(synced.isSynced(object('a', second, { size: 10, etag: '"bbb"' }))).toBe(false);
+      expect(synced.isSynced(object('a', second, { size: 11, etag: '"aaa"' }))).toBe(false);
+      expect(synced.isSynced(object('a', '2024-01-02T00:00:01Z', { size: 10, etag: '"aaa"' }))).toBe(false);
+    }
+    // An entry from before versions were kept: the old rule, time alone.
+    const old = StreamState.fromInput('s', { version: 1, cursor_field: '_ab_source_file_last_modified', history: { a: '2024-01-02T00:00:00.000Z' } }, '_ab_source_file_last_modified', false);
+    expect(old.isSynced(object('a', second, { size: 99, etag: '"zzz"' }))).toBe(true);
+    expect(old.isSynced(object('a', '2024-01-02T00:00:01Z'))).toBe(false);
+  });
+
+  it('resumes mid-file only in the same version of the file', () => {
+    const state = StreamState.fresh('_ab_source_file_last_modified', false);
+    const first = object('a', '2024-01-01T00:00:00Z', { size: 10, etag: '"aaa"' });
+    state.markProgress(first, 500);
+    expect(state.toBlob(false).in_progress).toEqual({ key: 'a', last_modified: '2024-01-01T00:00:00.000Z', rows: 500, version: '10:aaa' });
+    const resumed = StreamState.fromInput('s', state.toBlob(false), '_ab_source_file_last_modified', false);
+    expect(resumed.rowsDone(first)).toBe(500);
+    expect(resumed.rowsDone({ ...first, etag: '"bbb"' })).toBe(0);
+    expect(resumed.rowsDone({ ...first, size: 11 })).toBe(0);
+    // Without a version (states from before): same key and time is enough, as it was.
+    const old = StreamState.fromInput('s', { version: 1, cursor_field: '_ab_source_file_last_modified', history: {}, in_progress: { ...position, rows: 500 } }, '_ab_source_file_last_modified', false);
+    expect(old.rowsDone({ ...first, etag: '"bbb"' })).toBe(500);
+  });
+
   it.each([
     [[], 'is not an object'],
     [{ version: 2, cursor_field: 'x', history: {} }, 'has version 2'],
-    [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: { a: 'yesterday' } }, 'unreadable time for file "a"'],
+    [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: { a: 'yesterday' } }, 'unreadable history entry for file "a": "yesterday"'],
+    [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: { a: '2024-01-01T00:00:00.000Z|' } }, 'unreadable history entry for file "a"'],
+    [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: { a: 17 } }, 'unreadable history entry for file "a": 17'],
     [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: {}, in_progress: { key: 'a' } }, 'unreadable in_progress'],
+    [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: {}, in_progress: 'a' }, 'unreadable in_progress'],
+    [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: {}, in_progress: { ...position, rows: -1 } }, 'has in_progress.rows -1 for file "a"'],
+    [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: {}, in_progress: { ...position, rows: 2.5 } }, 'has in_progress.rows 2.5'],
+    [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: {}, in_progress: { ...position, rows: 1e20 } }, 'has in_progress.rows 100000000000000000000'],
+    [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: {}, in_progress: { ...position, rows: '5' } }, 'has in_progress.rows "5"'],
+    [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: {}, in_progress: { ...position, version: 7 } }, 'unreadable in_progress.version 7'],
   ])('refuses %j', (blob, reason) => {
     expect(() => StreamState.fromInput('orders', blob, '_ab_source_file_last_modified', false)).toThrow(reason);
   });
