@@ -40,7 +40,7 @@ function walk(schema: JsonSchema, value: unknown, path: string, found: UnknownFi
     }
     const unset = Object.keys(properties).filter((known) => !(known in object));
     const meant = closestFieldName(name, unset);
-    if (meant !== undefined) found.problems.push(`${childPath} is not a known field; did you mean ${path === '' ? meant : `${path}.${meant}`}?`);
+    if (meant !== undefined) found.problems.push(`${childPath} is not a known field (did you mean ${path === '' ? meant : `${path}.${meant}`}?)`);
     else found.warnings.push(`Unknown config field ${childPath} is ignored; known fields here: ${Object.keys(properties).join(', ')}`);
   }
 }

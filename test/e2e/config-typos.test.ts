@@ -10,15 +10,15 @@ const people = { name: 'people', globs: [FIXTURES.peopleCsv] };
 
 describe('a misspelt config field', () => {
   it.each([
-    ['streams[].glob', { streams: [{ name: 'csvs', glob: ['csv/*.csv'] }] }, 'streams[0].glob is not a known field; did you mean streams[0].globs?'],
-    ['streams[].primery_key', { streams: [{ ...people, primery_key: ['id'] }] }, 'streams[0].primery_key is not a known field; did you mean streams[0].primary_key?'],
-    ['file_typ', { file_typ: 'parquet' }, 'file_typ is not a known field; did you mean file_type?'],
+    ['streams[].glob', { streams: [{ name: 'csvs', glob: ['csv/*.csv'] }] }, 'streams[0].glob is not a known field (did you mean streams[0].globs?)'],
+    ['streams[].primery_key', { streams: [{ ...people, primery_key: ['id'] }] }, 'streams[0].primery_key is not a known field (did you mean streams[0].primary_key?)'],
+    ['file_typ', { file_typ: 'parquet' }, 'file_typ is not a known field (did you mean file_type?)'],
     [
       'format.delimeter',
       { streams: [{ name: 'semi', globs: [FIXTURES.semicolonCsv], format: { filetype: 'csv', delimeter: ';' } }] },
-      'streams[0].format.delimeter is not a known field; did you mean streams[0].format.delimiter?',
+      'streams[0].format.delimeter is not a known field (did you mean streams[0].format.delimiter?)',
     ],
-    ['startDate', { startDate: '2024-01-01T00:00:00Z' }, 'startDate is not a known field; did you mean start_date?'],
+    ['startDate', { startDate: '2024-01-01T00:00:00Z' }, 'startDate is not a known field (did you mean start_date?)'],
   ])('check refuses %s and says which field was meant', async (_, overrides, expected) => {
     const { status, message, result } = await check(localConfig(overrides));
     expect(result.code).toBe(0);
@@ -32,7 +32,7 @@ describe('a misspelt config field', () => {
     );
     expect(status).toBe('FAILED');
     expect(message).toContain('credentials.aws_access_key_id is required for auth_type iam_user');
-    expect(message).toContain('credentials.aws_access_key is not a known field; did you mean credentials.aws_access_key_id?');
+    expect(message).toContain('credentials.aws_access_key is not a known field (did you mean credentials.aws_access_key_id?)');
     expect(message).not.toContain(USER_KEY_ID);
   });
 

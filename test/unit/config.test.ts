@@ -107,16 +107,16 @@ describe('config validation', () => {
 
   it('refuses a misspelt field with the field it was probably meant to be', () => {
     const message = problems({ bucket: 'b', credentials: user, pth: 'a', streams: [{ name: 's', glob: ['x'], format: { filetype: 'csv', delimeter: ';' } }] });
-    expect(message).toContain('pth is not a known field; did you mean path?');
-    expect(message).toContain('streams[0].glob is not a known field; did you mean streams[0].globs?');
-    expect(message).toContain('streams[0].format.delimeter is not a known field; did you mean streams[0].format.delimiter?');
+    expect(message).toContain('pth is not a known field (did you mean path?)');
+    expect(message).toContain('streams[0].glob is not a known field (did you mean streams[0].globs?)');
+    expect(message).toContain('streams[0].format.delimeter is not a known field (did you mean streams[0].format.delimiter?)');
     expect(message).toMatch(/^Invalid configuration \(3 problems\)/);
   });
 
   it('suggests a format field when the filetype tag itself is misspelt', () => {
     const message = problems({ bucket: 'b', credentials: user, streams: [{ name: 's', format: { file_type: 'csv' } }] });
     expect(message).toContain('streams[0].format.filetype is required');
-    expect(message).toContain('streams[0].format.file_type is not a known field; did you mean streams[0].format.filetype?');
+    expect(message).toContain('streams[0].format.file_type is not a known field (did you mean streams[0].format.filetype?)');
   });
 
   it('only warns about unknown keys unrelated to any field, or near a field already set', () => {
