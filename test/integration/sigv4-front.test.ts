@@ -1,5 +1,6 @@
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { request as httpRequest } from 'node:http';
+import { Readable } from 'node:stream';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
 import { localS3Client } from '../../scripts/local-s3.mjs';
@@ -106,6 +107,29 @@ describe('the front of the test S3 server', () => {
     await expect(unknown.send(new ListObjectsV2Command({ Bucket: BUCKET }))).rejects.toMatchObject({ name: 'InvalidAccessKeyId', $metadata: { httpStatusCode: 403 } });
     await expect(right.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'sigv4/never.txt' }))).rejects.toMatchObject({ name: 'NoSuchKey' });
     for (const client of [right, wrong, unknown]) client.destroy();
+  });
+
+  it('verifies the aws-chunked upload with a trailing checksum that the SDK sends by default', async () => {
+    const payloadForms: string[] = [];
+    const upload = async (secret: string) => {
+      // Default checksum settings: a stream body goes as aws-chunked, STREAMING-UNSIGNED-PAYLOAD-TRAILER.
+      const client = new S3Client({ endpoint: endpoint(), region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: USER_KEY_ID, secretAccessKey: secret } });
+      client.middlewareStack.add(
+        (next) => async (args) => {
+          payloadForms.push(String((args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256']));
+          return next(args);
+        },
+        { step: 'finalizeRequest', priority: 'low' },
+      );
+      try {
+        return await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sigv4/chunked.txt', Body: Readable.from([Buffer.from('hello '), Buffer.from('world')]), ContentLength: 11 }));
+      } finally {
+        client.destroy();
+      }
+    };
+    await expect(upload(USER_SECRET)).resolves.toMatchObject({ $metadata: { httpStatusCode: 200 } });
+    await expect(upload(`${USER_SECRET}x`)).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+    expect(new Set(payloadForms)).toEqual(new Set(['STREAMING-UNSIGNED-PAYLOAD-TRAILER']));
   });
 
   it('answers a wrong signature with S3\'s XML error', async () => {
