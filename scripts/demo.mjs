@@ -86,6 +86,9 @@ try {
   const typoPath = join(work, 'typo-config.json');
   writeFileSync(typoPath, JSON.stringify({ ...config, streams: [{ name: 'orders', globs: ['sales/**/*.cvs'] }] }));
   run(['check', '--config', typoPath], 'a glob that matches nothing');
+  const misspeltPath = join(work, 'misspelt-config.json');
+  writeFileSync(misspeltPath, JSON.stringify({ ...config, streams: [{ name: 'orders', glob: ['sales/**/*.csv'] }] }));
+  run(['check', '--config', misspeltPath], 'a misspelt field: glob for globs');
   const invalidPath = join(work, 'invalid-config.json');
   writeFileSync(invalidPath, JSON.stringify({ bucket, credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam::123456789012:role/reader' }, file_type: 'xlsx' }));
   run(['check', '--config', invalidPath], 'schema violations');

@@ -7,6 +7,7 @@ import { semanticProblems } from './semantic.js';
 import type { ResolvedConfig } from './resolved.js';
 import { collectSecretValues } from './schema-walk.js';
 import { configSchema } from './spec.js';
+import { unknownFields } from './unknown-fields.js';
 import { compileConfigValidator } from './validate.js';
 
 let validator: ((config: unknown) => string[]) | undefined;
@@ -24,7 +25,7 @@ export function validateConfig(raw: unknown, redactor: SecretRedactor): { config
   const schema = configSchema();
   for (const secret of collectSecretValues(schema, raw)) redactor.add(secret);
   validator ??= compileConfigValidator(schema);
-  const problems = [...validator(raw), ...semanticProblems(raw)];
+  const problems = [...validator(raw), ...semanticProblems(raw), ...unknownFields(schema, raw).problems];
   if (problems.length > 0) {
     throw configError(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join('; ')}.`);
   }

@@ -1,8 +1,8 @@
 import type { Format, SourceS3Config, Streams } from '../generated/config.js';
 import type { FileFormat, FileStreamConfig, FileType, ResolvedConfig, StreamConfig } from './resolved.js';
-import { selectedVariant } from './schema-walk.js';
 import { withScheme } from './semantic.js';
 import type { JsonSchema } from './spec.js';
+import { unknownFields } from './unknown-fields.js';
 
 /** File name endings of each file type; compressed variants are read transparently. */
 export const FILE_EXTENSIONS: Record<FileType, string[]> = {
@@ -31,7 +31,8 @@ export function resolveConfig(raw: SourceS3Config, schema: JsonSchema): { config
       ...(raw.start_date === undefined ? {} : { startDate: new Date(raw.start_date) }),
       streams,
     },
-    warnings: unknownFieldWarnings(schema, raw, ''),
+    // Misspelt fields were refused in validation; the other unknown keys are said.
+    warnings: unknownFields(schema, raw).warnings,
   };
 }
 
@@ -91,25 +92,4 @@ function resolveFormat(format: Format | undefined, fileType: FileType): FileForm
 /** A form field cannot hold a tab: accept the two characters `\t` for it. */
 function unescapeControl(delimiter: string): string {
   return delimiter === '\\t' ? '\t' : delimiter;
-}
-
-/** Fields the spec does not know are ignored, but said, since they are usually typos. */
-function unknownFieldWarnings(schema: JsonSchema, value: unknown, path: string): string[] {
-  if (value === null || typeof value !== 'object') return [];
-  const warnings: string[] = [];
-  if (Array.isArray(value)) {
-    const items = schema.items as JsonSchema | undefined;
-    if (items !== undefined) value.forEach((item, index) => warnings.push(...unknownFieldWarnings(items, item, `${path}[${index}]`)));
-    return warnings;
-  }
-  const effective = selectedVariant(schema, value) ?? schema;
-  const properties = (effective.properties ?? schema.properties) as Record<string, JsonSchema> | undefined;
-  if (properties === undefined) return warnings;
-  for (const [name, child] of Object.entries(value as Record<string, unknown>)) {
-    const childPath = path === '' ? name : `${path}.${name}`;
-    const childSchema = properties[name];
-    if (childSchema === undefined) warnings.push(`Unknown config field ${childPath} is ignored; known fields here: ${Object.keys(properties).join(', ')}`);
-    else warnings.push(...unknownFieldWarnings(childSchema, child, childPath));
-  }
-  return warnings;
 }

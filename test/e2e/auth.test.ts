@@ -7,6 +7,7 @@ import {
   ENV_KEY_ID,
   ENV_SECRET,
   EXTERNAL_ID,
+  PUBLIC_BUCKET,
   ROLE_ARN,
   ROLE_BASE_KEY_ID,
   ROLE_BASE_SECRET,
@@ -146,9 +147,16 @@ describe('auth mode default_chain', () => {
 
 describe('auth mode anonymous', () => {
   it('reads a public bucket with unsigned requests', async () => {
-    const { status, message } = await check(localConfig({ ...stream, endpoint: proxyEndpoint, credentials: { auth_type: 'anonymous' } }));
+    const { status, message } = await check(localConfig({ ...stream, bucket: PUBLIC_BUCKET, endpoint: proxyEndpoint, credentials: { auth_type: 'anonymous' } }));
     expect(status, message).toBe('SUCCEEDED');
     expect(proxy.headers.length).toBeGreaterThan(0);
     for (const headers of proxy.headers) expect(headers.authorization).toBeUndefined();
+  });
+
+  it('is refused by a bucket that is not public, and says so', async () => {
+    const { status, message } = await check(localConfig({ ...stream, credentials: { auth_type: 'anonymous' } }));
+    expect(status).toBe('FAILED');
+    expect(message).toContain('Access denied listing s3://source-s3-test/');
+    expect(message).toContain('does not allow anonymous (public) access');
   });
 });

@@ -22,3 +22,13 @@ export const SERVER_KEYS: [string, string][] = [
   [ENV_KEY_ID, ENV_SECRET],
   [ROLE_TEMP_KEY_ID, ROLE_TEMP_SECRET],
 ];
+
+/** A bucket that allows anonymous reads (the test front lets unsigned GET and HEAD through for it only). */
+export const PUBLIC_BUCKET = 'source-s3-public';
+
+/** Every key the test front verifies signatures with; requests with the temporary key must carry its session token. */
+export const SIGNING_KEYS = SERVER_KEYS.map(([accessKeyId, secretAccessKey]) => ({
+  accessKeyId,
+  secretAccessKey,
+  ...(accessKeyId === ROLE_TEMP_KEY_ID ? { sessionToken: ROLE_SESSION_TOKEN } : {}),
+}));

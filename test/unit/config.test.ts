@@ -105,11 +105,28 @@ describe('config validation', () => {
     expect(config.streams).toHaveLength(1);
   });
 
-  it('warns about unknown fields, usually typos', () => {
-    const { warnings } = validateConfig({ bucket: 'b', credentials: { ...user, regoin: 'x' }, pth: 'a', streams: [{ name: 's', glob: ['x'] }] }, new SecretRedactor());
+  it('refuses a misspelt field with the field it was probably meant to be', () => {
+    const message = problems({ bucket: 'b', credentials: user, pth: 'a', streams: [{ name: 's', glob: ['x'], format: { filetype: 'csv', delimeter: ';' } }] });
+    expect(message).toContain('pth is not a known field (did you mean path?)');
+    expect(message).toContain('streams[0].glob is not a known field (did you mean streams[0].globs?)');
+    expect(message).toContain('streams[0].format.delimeter is not a known field (did you mean streams[0].format.delimiter?)');
+    expect(message).toMatch(/^Invalid configuration \(3 problems\)/);
+  });
+
+  it('suggests a format field when the filetype tag itself is misspelt', () => {
+    const message = problems({ bucket: 'b', credentials: user, streams: [{ name: 's', format: { file_type: 'csv' } }] });
+    expect(message).toContain('streams[0].format.filetype is required');
+    expect(message).toContain('streams[0].format.file_type is not a known field (did you mean streams[0].format.filetype?)');
+  });
+
+  it('only warns about unknown keys unrelated to any field, or near a field already set', () => {
+    const { warnings } = validateConfig(
+      { bucket: 'b', credentials: { ...user, regoin: 'x' }, _comment: 'nightly', streams: [{ name: 's', globs: ['a'], glob: ['b'] }] },
+      new SecretRedactor(),
+    );
     expect(warnings).toEqual([
       expect.stringContaining('Unknown config field credentials.regoin is ignored'),
-      expect.stringContaining('Unknown config field pth is ignored'),
+      expect.stringContaining('Unknown config field _comment is ignored'),
       expect.stringContaining('Unknown config field streams[0].glob is ignored; known fields here: name, globs, format, query, primary_key, on_error'),
     ]);
   });
