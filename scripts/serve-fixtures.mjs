@@ -55,7 +55,12 @@ export async function serveAcceptanceFixtures(acceptanceTests, base = PROJECT_RO
     throw new Error(`could not start the test S3 server on port ${port} (is something else listening there?): ${error.message}`);
   }
   // s3rver's own default key pair, known whatever the configs hold.
-  for (const bucket of buckets) await uploadFilesTo(server.endpoint, ['S3RVER', 'S3RVER'], bucket, filesUnder(join(fixtures, bucket)));
+  // In key order, so that last-modified times never go down in key order (acceptance-test-config.yml's
+  // cursor_paths name each stream's last file as the one holding its newest time).
+  for (const bucket of buckets) {
+    const files = Object.entries(filesUnder(join(fixtures, bucket))).sort(([a], [b]) => (a < b ? -1 : 1));
+    await uploadFilesTo(server.endpoint, ['S3RVER', 'S3RVER'], bucket, Object.fromEntries(files));
+  }
   return {
     endpoint: server.endpoint,
     buckets,
