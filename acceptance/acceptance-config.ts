@@ -75,6 +75,10 @@ export interface IncrementalTest {
   configured_catalog_path: string;
   future_state?: FutureState;
   skip_comprehensive_incremental_tests?: boolean;
+  /** Per stream, where its cursor value sits in the stream's state (CAT 0.11.5 compares records with it). */
+  cursor_paths?: Record<string, (string | number)[]>;
+  /** Records of a resumed read may be this many days older than the state's cursor. */
+  threshold_days?: number;
   timeout_seconds?: number;
 }
 
@@ -165,6 +169,8 @@ const CONFIG_SCHEMA = {
               properties: { future_state_path: { type: 'string' }, missing_streams: bypassList, bypass_reason: { type: 'string' } },
             },
             skip_comprehensive_incremental_tests: { type: 'boolean' },
+            cursor_paths: { type: 'object', additionalProperties: { type: 'array', items: { type: ['string', 'integer'] } } },
+            threshold_days: { type: 'integer', minimum: 0 },
           }),
         ),
       },

@@ -1,6 +1,6 @@
 /** CAT TestBasicRead: a full read of the discovered catalog, checked record by record. */
 import { describe, expect, it } from 'vitest';
-import { acceptance, connector, discover, fullRefreshCatalog, read, readJson, readJsonLines, secretsOf } from './context.js';
+import { acceptance, connector, discover, fullRefreshCatalog, read, readJson, readJsonLines, secretsOf, writeCatalog } from './context.js';
 import type { ConnectorRun } from './connector.js';
 import {
   dataByStream,
@@ -86,7 +86,7 @@ describe.runIf(section?.tests !== undefined).each(section?.tests ?? [])('basic_r
         },
       ],
     };
-    const run = await connector.run(['read', '--config', test.config_path, '--catalog', connector.writeInput('catalog.json', catalog)], { secrets: secretsOf(readJson(test.config_path)) });
+    const run = await connector.run(['read', '--config', test.config_path, '--catalog', writeCatalog(catalog)], { secrets: secretsOf(readJson(test.config_path)) });
     expect(run.messages.filter((message) => message.type === 'TRACE' && message.trace.type === 'ERROR').length).toBeGreaterThan(0);
     expect(run.exitCode).not.toBe(0);
   });

@@ -7,6 +7,7 @@ import { connectorFromEnv, PROJECT_ROOT, type ConnectorRun } from './connector.j
 import type { Catalog, ConfiguredCatalog } from './records.js';
 import type { Json } from './json-walk.js';
 import { collectSecretValues } from '../src/config/schema-walk.js';
+import { catStyleCatalog } from '../test/support/cat-style.js';
 
 export const acceptance: AcceptanceConfig = loadAcceptanceConfig(acceptanceConfigFile(PROJECT_ROOT), PROJECT_ROOT);
 export const connector = connectorFromEnv();
@@ -46,8 +47,11 @@ export async function discover(configPath: string, timeoutSeconds?: number): Pro
   return only(run, 'CATALOG').catalog;
 }
 
+/** Writes a configured catalog as CAT does: pydantic's JSON, every unset optional field an explicit null. */
+export const writeCatalog = (catalog: Json): string => connector.writeInput('catalog.json', catStyleCatalog(catalog));
+
 export async function read(configPath: string, catalog: ConfiguredCatalog, state?: Json[], timeoutSeconds?: number, env?: Record<string, string>): Promise<ConnectorRun> {
-  const args = ['--catalog', connector.writeInput('catalog.json', catalog)];
+  const args = ['--catalog', writeCatalog(catalog)];
   if (state !== undefined) args.push('--state', connector.writeInput('state.json', state));
   return runWithConfig('read', configPath, args, timeoutSeconds, env);
 }

@@ -212,3 +212,33 @@ export function checkpointsToResume<T>(items: T[]): T[] {
   const step = Math.max(1, Math.floor(items.length / 5));
   return items.filter((_, index) => index > 0 && index < items.length - 1 && index % step === 0);
 }
+
+/** A cursor value made comparable: date-times as epoch milliseconds (a space or a T, zone or UTC), anything else as it is. */
+function comparableCursor(value: Json): Json {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$/.test(value)) return value;
+  const iso = value.replace(' ', 'T');
+  return Date.parse(/(Z|[+-]\d{2}:?\d{2})$/.test(iso) || iso.length === 10 ? iso : `${iso}Z`);
+}
+
+/**
+ * CAT 0.11.5's check of a first incremental read: every record's cursor value is at or before the
+ * value its stream's final state keeps at `cursor_paths` (default: the cursor field's last name).
+ * Returns the violations and how many records could be compared (CAT wants at least one).
+ */
+export function cursorAfterStateViolations(messages: Message[], catalog: ConfiguredCatalog, cursorPaths: Record<string, (string | number)[]> = {}): { violations: string[]; compared: number } {
+  const finalStates = new Map(lastStatesOf(statesOf(messages)).map((state) => [state.stream.stream_descriptor.name as string, state.stream.stream_state as Json]));
+  const cursors = new Map(catalog.streams.map((configured) => [configured.stream.name as string, configured.cursor_field ?? []]));
+  const violations: string[] = [];
+  let compared = 0;
+  for (const record of recordsOf(messages)) {
+    const cursor = cursors.get(record.stream);
+    if (cursor === undefined || cursor.length === 0) continue;
+    const path = cursorPaths[record.stream] ?? [cursor.at(-1)!];
+    const stateValue = path.reduce<Json>((node, key) => (node === undefined || node === null ? undefined : node[key]), finalStates.get(record.stream));
+    if (stateValue === undefined) continue;
+    const recordValue = cursor.reduce<Json>((node, key) => node?.[key], record.data);
+    compared += 1;
+    if (comparableCursor(recordValue) > comparableCursor(stateValue)) violations.push(`${record.stream}: a record's cursor ${JSON.stringify(recordValue)} is after the state's ${JSON.stringify(stateValue)} (at ${path.join('.')})`);
+  }
+  return { violations, compared };
+}

@@ -28,6 +28,17 @@ export async function readCommand(paths: { config: string; catalog: string; stat
     );
   }
 
+  // A state for a stream the catalog does not select is left alone (its stream is not read), but said:
+  // a renamed stream would otherwise sync from the start without a word.
+  const selected = new Set(catalog.streams.map((configured) => configured.stream.name));
+  const stray = [...states.keys()].filter((name) => !selected.has(name));
+  if (stray.length > 0) {
+    await out.log(
+      'WARN',
+      `The state names stream${stray.length === 1 ? '' : 's'} ${briefList(stray)} that the catalog does not select; ${stray.length === 1 ? 'its' : 'their'} state is ignored (catalog streams: ${[...selected].join(', ') || 'none'}).`,
+    );
+  }
+
   const context = await SourceContext.open(config, out.redactor);
   const forwarder = new LineForwarder(out);
   const failures: ConnectorError[] = [];
@@ -59,4 +70,10 @@ export async function readCommand(paths: { config: string; catalog: string; stat
     await context.close();
   }
   return failures.length === 0 ? 0 : 1;
+}
+
+/** Names from an input file, quoted, shortened and at most ten: a state file can hold anything. */
+function briefList(names: string[]): string {
+  const quoted = names.slice(0, 10).map((name) => JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name));
+  return names.length > 10 ? `${quoted.join(', ')} and ${names.length - 10} more` : quoted.join(', ');
 }

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { ConfiguredAirbyteCatalog } from '../generated/protocol.js';
-import { configError } from './errors.js';
+import { configError, ConnectorError } from './errors.js';
+import { isEnvelope, isRecord, normaliseCatalog, normaliseStateMessage } from './lenient-inputs.js';
 
 let validators: { catalog: ValidateFunction; state: ValidateFunction } | undefined;
 
@@ -51,46 +52,120 @@ function jsonErrorLocation(text: string, error: unknown): string {
   return ` (syntax error at line ${line}, column ${column})`;
 }
 
+const problemsOf = (validate: ValidateFunction) => (validate.errors ?? []).slice(0, 5).map((error) => `${error.instancePath || '(root)'} ${error.message ?? 'is invalid'}`);
+
+/**
+ * Reads the configured catalog. Null fields are absent and unknown fields ignored (what Airbyte's
+ * tools write); a stream named twice is refused, since it would be read twice.
+ */
 export async function readConfiguredCatalog(path: string): Promise<ConfiguredAirbyteCatalog> {
-  const catalog = await readJsonInput(path, 'catalog');
+  const catalog = normaliseCatalog(await readJsonInput(path, 'catalog'));
   const { catalog: validate } = inputValidators();
   if (!validate(catalog)) {
-    const problems = (validate.errors ?? []).slice(0, 5).map((error) => `${error.instancePath || '(root)'} ${error.message ?? 'is invalid'}`);
-    throw configError(`The catalog file ${path} is not a configured catalog: ${problems.join('; ')}. Pass the configured catalog (streams with stream, sync_mode, destination_sync_mode).`);
+    throw configError(`The catalog file ${path} is not a configured catalog: ${problemsOf(validate).join('; ')}. Pass the configured catalog (streams with stream, sync_mode, destination_sync_mode).`);
   }
-  return catalog as ConfiguredAirbyteCatalog;
+  const configured = catalog as ConfiguredAirbyteCatalog;
+  const seen = new Map<string, number>();
+  configured.streams.forEach((entry, index) => {
+    const first = seen.get(entry.stream.name);
+    if (first !== undefined) {
+      throw configError(`The catalog file ${path} names stream "${entry.stream.name}" twice (streams[${first}] and streams[${index}]). Keep one entry per stream.`);
+    }
+    seen.set(entry.stream.name, index);
+  });
+  return configured;
 }
 
 /** Per-stream state blobs by stream name, from any of the state shapes Airbyte has used. */
 export type StateByStream = Map<string, unknown>;
 
+/** One JSON value of a state file, with where it sits (for errors): "[2]" in an array, "line 3" in JSON Lines. */
+interface StateItem {
+  value: unknown;
+  at: string;
+}
+
 /**
- * Reads the state given to `read`: an array of AirbyteStateMessage of type
- * STREAM (the current form), one such message alone, a LEGACY message
- * ({type: LEGACY, data}), or a bare object keyed by stream name (the oldest).
- * GLOBAL state belongs to CDC sources; this connector never writes it.
+ * Reads the state given to `read`: an array of AirbyteStateMessage of type STREAM (the current form),
+ * one such message alone, a LEGACY message ({type: LEGACY, data}), or a bare object keyed by stream
+ * name (the oldest). The STATE messages `read` printed are taken as they are, as a JSON array or as
+ * the printed lines (JSON Lines, other message types skipped); the last state of a stream wins.
+ * Nulls are absent and unknown fields ignored. GLOBAL state belongs to CDC sources; this connector
+ * never writes it.
  */
 export async function readStateInput(path: string): Promise<StateByStream> {
-  const raw = await readJsonInput(path, 'state');
+  const fail = (reason: string) => configError(`The state file ${path} ${reason}. Pass the STATE messages a previous read printed (a JSON array, or the printed lines), or remove --state for a full sync.`);
+  const items = await readStateItems(path, fail);
   const states: StateByStream = new Map();
-  const fail = (reason: string) => configError(`The state file ${path} ${reason}. Pass the STATE messages a previous read printed, as a JSON array, or remove --state for a full sync.`);
-  if (Array.isArray(raw)) {
-    raw.forEach((message, index) => {
-      const { state: validate } = inputValidators();
-      if (!validate(message)) throw fail(`has an invalid state message at [${index}] (${(validate.errors ?? []).map((error) => `${error.instancePath || '(root)'} ${error.message}`).join('; ')})`);
-      addMessage(message as Record<string, unknown>, states, (reason) => fail(`${reason} at [${index}]`));
-    });
-    return states;
+  let skipped = 0;
+  for (const { value, at } of items) {
+    const where = (reason: string) => fail(`${reason}${at === '' ? '' : ` at ${at}`}`);
+    let message = value;
+    if (isEnvelope(value)) {
+      if (value.type !== 'STATE') {
+        skipped += 1;
+        continue;
+      }
+      if (!isRecord(value.state)) throw where('has a STATE message without a state object');
+      message = value.state;
+    }
+    message = normaliseStateMessage(message);
+    const { state: validate } = inputValidators();
+    if (!isRecord(message) || !validate(message)) throw where(`has an invalid state message (${isRecord(message) ? problemsOf(validate).join('; ') : 'not an object'})`);
+    addMessage(message, states, where);
   }
-  if (raw === null || typeof raw !== 'object') throw fail('holds neither a list of state messages nor a state object');
-  const object = raw as Record<string, unknown>;
-  if (object.type === 'STREAM' || object.type === 'LEGACY' || object.type === 'GLOBAL' || 'stream' in object && typeof object.stream === 'object') {
-    addMessage(object, states, fail);
-    return states;
-  }
-  // The oldest shape: { "<stream name>": { ...state } }.
-  for (const [name, value] of Object.entries(object)) states.set(name, value);
+  if (skipped > 0 && states.size === 0) throw fail(`holds ${skipped} Airbyte message${skipped === 1 ? '' : 's'} but no STATE message`);
   return states;
+}
+
+/**
+ * The state file as a list of items: the elements of an array, the lines of JSON Lines, or one
+ * message alone. The oldest shape, a bare object keyed by stream name, becomes one LEGACY message.
+ */
+async function readStateItems(path: string, fail: (reason: string) => ConnectorError): Promise<StateItem[]> {
+  let raw: unknown;
+  try {
+    raw = await readJsonInput(path, 'state');
+  } catch (error) {
+    const lines = await readJsonLines(path);
+    if (lines === undefined) throw error;
+    return lines;
+  }
+  if (Array.isArray(raw)) return raw.map((value, index) => ({ value, at: `[${index}]` }));
+  if (!isRecord(raw)) throw fail('holds neither a list of state messages nor a state object');
+  if (isEnvelope(raw) || raw.type === 'STREAM' || raw.type === 'LEGACY' || raw.type === 'GLOBAL' || isRecord(raw.stream)) return [{ value: raw, at: '' }];
+  // The oldest shape: { "<stream name>": { ...state } }; a null state is no state.
+  const data = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== null));
+  return [{ value: { type: 'LEGACY', data }, at: '' }];
+}
+
+/**
+ * A state file of JSON Lines (the STATE lines a read printed, or its whole output): one item per
+ * non-blank line, or undefined when the file is not JSON Lines (then the JSON error stands).
+ */
+async function readJsonLines(path: string): Promise<StateItem[] | undefined> {
+  let text: string;
+  try {
+    text = (await readFile(path, 'utf8')).replace(/^\uFEFF/, '');
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n').map((line, index) => ({ line: line.trim(), number: index + 1 })).filter(({ line }) => line !== '');
+  if (lines.length < 2) return undefined;
+  const parse = (line: string): unknown => {
+    try {
+      return JSON.parse(line);
+    } catch {
+      return undefined;
+    }
+  };
+  // JSON Lines when its first line is a JSON object on its own; a pretty-printed document is not.
+  if (!isRecord(parse(lines[0]!.line))) return undefined;
+  return lines.map(({ line, number }) => {
+    const value = parse(line);
+    if (value === undefined) throw configError(`The state file ${path} reads as JSON Lines, but line ${number} is not valid JSON. Pass the STATE lines a previous read printed, one per line.`);
+    return { value, at: `line ${number}` };
+  });
 }
 
 function addMessage(message: Record<string, unknown>, states: StateByStream, fail: (reason: string) => Error): void {
@@ -98,8 +173,8 @@ function addMessage(message: Record<string, unknown>, states: StateByStream, fai
   if (type === 'GLOBAL') throw fail('holds GLOBAL state, which this connector never writes');
   if (type === 'LEGACY') {
     const data = message.data;
-    if (data === null || typeof data !== 'object') throw fail('holds a LEGACY state without a data object');
-    for (const [name, value] of Object.entries(data as Record<string, unknown>)) states.set(name, value);
+    if (!isRecord(data)) throw fail('holds a LEGACY state without a data object');
+    for (const [name, value] of Object.entries(data)) if (value !== null) states.set(name, value);
     return;
   }
   const stream = message.stream as { stream_descriptor?: { name?: unknown }; stream_state?: unknown } | undefined;

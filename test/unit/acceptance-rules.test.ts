@@ -9,6 +9,7 @@ import { finalStageConfig } from '../../acceptance/dockerfile.js';
 import {
   checkpoints,
   checkpointsToResume,
+  cursorAfterStateViolations,
   emptyStreams,
   expectedRecordsViolations,
   lastStatesOf,
@@ -153,6 +154,26 @@ describe('read checks', () => {
 
   it('removes ignored fields by path, with * for any key', () => {
     expect(withoutFields({ a: { x: 1, y: 2 }, b: { x: 3 }, c: 4 }, ['*/x', 'c'])).toEqual({ a: { y: 2 }, b: {} });
+  });
+});
+
+describe('cursor against state (CAT 0.11.5 cursor_paths)', () => {
+  const catalog = { streams: [{ stream: { name: 'q' }, sync_mode: 'incremental', cursor_field: ['at'], destination_sync_mode: 'append' }] };
+  const messages = (recordAt: string, stateCursor: string) => [
+    { type: 'RECORD', record: { stream: 'q', data: { at: recordAt } } },
+    { type: 'STATE', state: { type: 'STREAM', stream: { stream_descriptor: { name: 'q' }, stream_state: { cursor: stateCursor } } } },
+  ];
+
+  it('compares a record time written with T to a state time written with a space, as times', () => {
+    expect(cursorAfterStateViolations(messages('2024-02-28T23:59:59', '2024-02-28 23:59:59'), catalog, { q: ['cursor'] })).toEqual({ violations: [], compared: 1 });
+  });
+
+  it('flags a record after the state cursor', () => {
+    expect(cursorAfterStateViolations(messages('2024-02-29T00:00:00', '2024-02-28 23:59:59'), catalog, { q: ['cursor'] }).violations).toHaveLength(1);
+  });
+
+  it('compares nothing when the path is not in the state (the default path is the cursor field)', () => {
+    expect(cursorAfterStateViolations(messages('2024-02-29T00:00:00', '2024-02-28 23:59:59'), catalog).compared).toBe(0);
   });
 });
 
