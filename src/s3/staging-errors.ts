@@ -51,6 +51,7 @@ export function stagingDirError(error: unknown, parent: string): ConnectorError 
     EPERM: 'permission denied',
     EROFS: 'it is on a read-only file system',
     ENOTDIR: 'a part of the path is a file, not a directory',
+    EEXIST: 'it is a file, not a directory',
     ENOENT: 'a part of the path does not exist',
     ENOSPC: 'no space left on the device',
     EDQUOT: 'the disk quota is exhausted',

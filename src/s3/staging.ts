@@ -152,7 +152,7 @@ export class StagingArea {
     try {
       await handle.write(bytes, 0, bytes.length, offset);
     } catch (error) {
-      throw (await stagingSpaceError(error, { dir: this.dir, url: `s3://${file.bucket}/${file.object.key}`, needed: bytes.length })) ?? error;
+      throw (await stagingSpaceError(error, { dir: dirname(this.dir), url: `s3://${file.bucket}/${file.object.key}`, needed: bytes.length })) ?? error;
     } finally {
       await handle.close();
     }
@@ -202,7 +202,7 @@ export class StagingArea {
 
   /** A clear error when `error` is the disk filling up while staging the object; undefined otherwise. */
   private spaceError(error: unknown, bucket: Bucket, key: string, needed: number): Promise<ConnectorError | undefined> {
-    return stagingSpaceError(error, { dir: this.dir, url: `s3://${bucket.name}/${key}`, needed });
+    return stagingSpaceError(error, { dir: dirname(this.dir), url: `s3://${bucket.name}/${key}`, needed });
   }
 
   /** A fresh local name that keeps the key's file name (and so its extension), with nothing that could escape the directory. */
