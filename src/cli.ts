@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 
 export type Invocation =
+  | { command: 'version'; version: string }
   | { command: 'spec' }
   | { command: 'check' | 'discover'; config: string }
   | { command: 'read'; config: string; catalog: string; state?: string }
@@ -14,6 +16,12 @@ export class UsageError extends Error {
     this.name = 'UsageError';
     this.usage = usage;
   }
+}
+
+/** The package's version (src/ and dist/ sit one level below package.json). */
+export function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
 }
 
 const configOption = { type: 'string', describe: 'Path to the config JSON (see `spec`)', demandOption: true, requiresArg: true } as const;
@@ -42,7 +50,7 @@ function parser(args: string[]) {
     .strict()
     .help()
     .alias('help', 'h')
-    .version(false)
+    .version('version', 'Print the version (plain text on stdout) and exit', packageVersion())
     .exitProcess(false)
     .wrap(Math.min(100, process.stderr.columns ?? 100))
     .fail((message, error) => {
@@ -61,11 +69,15 @@ export async function parseInvocation(args: string[], printHelp: (text: string) 
   }
   let parsed;
   let helpShown = false;
+  let versionShown: string | undefined;
   try {
     parsed = await instance.parse(args, {}, (_error, _argv, output) => {
-      if (output !== '' && (args.includes('--help') || args.includes('-h'))) {
+      if (output === '') return;
+      if (args.includes('--help') || args.includes('-h')) {
         helpShown = true;
         printHelp(output);
+      } else if (args.includes('--version')) {
+        versionShown = output;
       }
     });
   } catch (error) {
@@ -73,6 +85,7 @@ export async function parseInvocation(args: string[], printHelp: (text: string) 
     throw new UsageError(/[.!?]$/.test(message) ? message : `${message}.`, await instance.getHelp());
   }
   if (helpShown) return undefined;
+  if (versionShown !== undefined) return { command: 'version', version: versionShown };
   for (const option of ['config', 'catalog', 'state', 'sql', 'limit', 'format']) {
     if (Array.isArray(parsed[option])) throw new UsageError(`--${option} was given more than once.`, await instance.getHelp());
   }

@@ -1,9 +1,15 @@
 #!/usr/bin/env node
+// On Node 20 the AWS SDK warns on stderr, on every command, that its releases
+// after January 2027 need Node 22. Users cannot act on it (the image runs Node
+// 22), and a warning on every successful run hides the ones that matter. This
+// is the SDK's own switch; it must be set before the SDK makes its first client.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { parseInvocation, UsageError, type Invocation } from './cli.js';
 import { asConnectorError, configError, transientError } from './protocol/errors.js';
 import { errorTraceMessage } from './protocol/messages.js';
 import { runInterruptHandlers } from './protocol/interrupt.js';
 import { OutputWriter } from './protocol/output.js';
+import { settings } from './settings.js';
 
 const out = new OutputWriter();
 
@@ -12,7 +18,14 @@ for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_
 
 /** Commands are loaded on demand: `spec` should not pay for loading DuckDB and the AWS SDK. */
 async function run(invocation: Invocation): Promise<number | void> {
+  // spec needs no setting (Airbyte runs it to draw the config form); every
+  // other command checks them all first, so a bad one fails before any work.
+  if (invocation.command !== 'spec' && invocation.command !== 'version') settings();
   switch (invocation.command) {
+    case 'version':
+      // Plain text, like other CLIs: for people and scripts, never sent by an orchestrator.
+      process.stdout.write(`${invocation.version}\n`);
+      return 0;
     case 'spec':
       return (await import('./commands/spec.js')).specCommand(out);
     case 'check':

@@ -3,6 +3,7 @@ import { configError } from '../protocol/errors.js';
 import { readJsonInput } from '../protocol/inputs.js';
 import type { SecretRedactor } from '../protocol/redactor.js';
 import { resolveConfig } from './resolve.js';
+import { nulCharacterProblems } from './nul-characters.js';
 import { semanticProblems } from './semantic.js';
 import type { ResolvedConfig } from './resolved.js';
 import { collectSecretValues } from './schema-walk.js';
@@ -25,7 +26,9 @@ export function validateConfig(raw: unknown, redactor: SecretRedactor): { config
   const schema = configSchema();
   for (const secret of collectSecretValues(schema, raw)) redactor.add(secret);
   validator ??= compileConfigValidator(schema);
-  const problems = [...validator(raw), ...semanticProblems(raw), ...unknownFields(schema, raw).problems];
+  // NUL characters first and alone: the other checks may quote the values they judge.
+  const nulProblems = nulCharacterProblems(raw);
+  const problems = nulProblems.length > 0 ? nulProblems : [...validator(raw), ...semanticProblems(raw), ...unknownFields(schema, raw).problems];
   if (problems.length > 0) {
     throw configError(`Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}): ${problems.join('; ')}.`);
   }

@@ -2,20 +2,14 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sqlString, sqlStringList } from './sql.js';
+import { settings } from '../settings.js';
 
 export type Row = Record<string, unknown>;
 
 /** DuckDB settings for a 2-core container; override with SOURCE_S3_DUCKDB_THREADS / SOURCE_S3_DUCKDB_MEMORY_LIMIT. */
 export function engineLimits(): { threads: string; memoryLimit: string; maxSpill: string } {
-  const threads = process.env.SOURCE_S3_DUCKDB_THREADS;
-  const memoryLimit = process.env.SOURCE_S3_DUCKDB_MEMORY_LIMIT;
-  const maxSpill = process.env.SOURCE_S3_DUCKDB_MAX_SPILL;
-  const size = /^\d+(\.\d+)?\s*[KMGT]i?B$/i;
-  return {
-    threads: threads !== undefined && /^[1-9]\d*$/.test(threads) ? threads : '2',
-    memoryLimit: memoryLimit !== undefined && size.test(memoryLimit) ? memoryLimit : '1GB',
-    maxSpill: maxSpill !== undefined && size.test(maxSpill) ? maxSpill : '10GB',
-  };
+  const { duckdbThreads, duckdbMemoryLimit, duckdbMaxSpill } = settings();
+  return { threads: String(duckdbThreads), memoryLimit: duckdbMemoryLimit, maxSpill: duckdbMaxSpill };
 }
 
 /**

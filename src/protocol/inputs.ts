@@ -22,12 +22,21 @@ function inputValidators(): { catalog: ValidateFunction; state: ValidateFunction
   return validators;
 }
 
-/** Reads a JSON input file; errors name the file and never quote its content. */
+/**
+ * Reads a JSON input file; errors name the file and never quote its content.
+ * A UTF-8 byte order mark (Windows editors and spreadsheet tools write one) is
+ * skipped; a UTF-16 file is refused with what to do, not as broken JSON.
+ */
 export async function readJsonInput(path: string, what: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const bytes = await readFile(path);
+    if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+      throw configError(`The ${what} file ${path} is UTF-16 text; save it as UTF-8 (in Notepad: Save As, Encoding UTF-8).`);
+    }
+    text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   } catch (error) {
+    if (error instanceof ConnectorError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
       code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable (permission denied)' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? 'unknown error'})`;

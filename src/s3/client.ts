@@ -1,11 +1,11 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { credentialProvider } from './credentials.js';
 import type { S3Settings, SecretSink } from './settings.js';
+import { settings } from '../settings.js';
 
 /** Attempts per request (first try + retries with exponential backoff); SOURCE_S3_MAX_ATTEMPTS overrides. */
 export function maxAttempts(): number {
-  const fromEnv = Number(process.env.SOURCE_S3_MAX_ATTEMPTS);
-  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : 5;
+  return settings().maxAttempts;
 }
 
 /** Builds the S3 client for the configured auth mode and endpoint. */

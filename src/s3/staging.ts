@@ -2,16 +2,18 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import type { Bucket } from './bucket.js';
-import { configError } from '../protocol/errors.js';
+import { configError, type ConnectorError } from '../protocol/errors.js';
 import { compressionOf, withoutCompressionSuffix } from './compression.js';
 import { readTextPrefix } from './text-prefix.js';
 import { mapAwsError } from './errors.js';
 import type { S3Object } from './settings.js';
+import { settings } from '../settings.js';
+import { removeAbandonedStagingFolders, STAGING_FOLDER_PREFIX, writeOwnerRecord } from './staging-owner.js';
+import { stagingDirError, stagingSpaceError } from './staging-errors.js';
 
 /** A local copy of (part of) an object. */
 export interface StagedFile {
@@ -42,11 +44,28 @@ export class StagingArea {
     process.once('exit', this.removeOnExit);
   }
 
-  /** Creates the area under SOURCE_S3_STAGING_DIR or the OS temp dir, readable only by this user. */
+  /**
+   * Creates the area under SOURCE_S3_STAGING_DIR or the OS temp dir, readable
+   * only by this user, and removes the areas that killed runs left there.
+   */
   static async create(): Promise<StagingArea> {
-    const parent = process.env.SOURCE_S3_STAGING_DIR ?? tmpdir();
-    await mkdir(parent, { recursive: true });
-    return new StagingArea(mkdtempSync(join(parent, 'source-s3-')));
+    const parent = settings().stagingDir;
+    let dir: string;
+    try {
+      await mkdir(parent, { recursive: true });
+      dir = mkdtempSync(join(parent, STAGING_FOLDER_PREFIX));
+    } catch (error) {
+      throw stagingDirError(error, parent);
+    }
+    const area = new StagingArea(dir);
+    try {
+      writeOwnerRecord(dir);
+    } catch (error) {
+      await area.close();
+      throw stagingDirError(error, parent);
+    }
+    await removeAbandonedStagingFolders(parent, dir);
+    return area;
   }
 
   /** Downloads a whole object. */
@@ -62,7 +81,7 @@ export class StagingArea {
       await pipeline(body, createWriteStream(path, { mode: 0o600 }));
     } catch (error) {
       await rm(path, { force: true });
-      throw mapAwsError(error, bucket.context({ operation: 'read', key: object.key }));
+      throw (await this.spaceError(error, bucket, object.key, object.size)) ?? mapAwsError(error, bucket.context({ operation: 'read', key: object.key }));
     }
     return { path, bucket: bucket.name, object, bytesFetched: bytes, complete: true };
   }
@@ -92,7 +111,13 @@ export class StagingArea {
         // At a given path the sample keeps the object's name, so a .gz sample is gzipped again.
         const path = at ?? this.localPath(withoutCompressionSuffix(object.key));
         if (at !== undefined) await mkdir(dirname(at), { recursive: true, mode: 0o700 });
-        await writeFile(path, at !== undefined && compressionOf(object.key) === 'gzip' ? gzipSync(sample) : sample, { mode: 0o600 });
+        const bytes = at !== undefined && compressionOf(object.key) === 'gzip' ? gzipSync(sample) : sample;
+        try {
+          await writeFile(path, bytes, { mode: 0o600 });
+        } catch (error) {
+          await rm(path, { force: true });
+          throw (await this.spaceError(error, bucket, object.key, bytes.length)) ?? error;
+        }
         return { path, bucket: bucket.name, object, bytesFetched: fetched, complete: prefix.whole };
       }
       if (limit >= hardCap) {
@@ -126,6 +151,8 @@ export class StagingArea {
     const handle = await open(file.path, 'r+');
     try {
       await handle.write(bytes, 0, bytes.length, offset);
+    } catch (error) {
+      throw (await stagingSpaceError(error, { dir: dirname(this.dir), url: `s3://${file.bucket}/${file.object.key}`, needed: bytes.length })) ?? error;
     } finally {
       await handle.close();
     }
@@ -171,6 +198,11 @@ export class StagingArea {
   async close(): Promise<void> {
     process.removeListener('exit', this.removeOnExit);
     await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** A clear error when `error` is the disk filling up while staging the object; undefined otherwise. */
+  private spaceError(error: unknown, bucket: Bucket, key: string, needed: number): Promise<ConnectorError | undefined> {
+    return stagingSpaceError(error, { dir: dirname(this.dir), url: `s3://${bucket.name}/${key}`, needed });
   }
 
   /** A fresh local name that keeps the key's file name (and so its extension), with nothing that could escape the directory. */

@@ -10,6 +10,7 @@ import type { SourceContext } from './context.js';
 import { lastRecordEnd } from '../engine/record-boundary.js';
 import { compressionOf } from '../s3/compression.js';
 import { duckdbReason, sampleBytes, stageSample } from './sample.js';
+import { settings } from '../settings.js';
 
 /** A model query made ready to run: references rewritten to staged local copies. */
 export interface PreparedQuery {
@@ -148,8 +149,7 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
 
 /** Most bytes a model query may stage: SOURCE_S3_QUERY_MAX_BYTES, default 10 GiB. */
 export function queryMaxBytes(): number {
-  const fromEnv = Number(process.env.SOURCE_S3_QUERY_MAX_BYTES);
-  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 10 * 2 ** 30;
+  return settings().queryMaxBytes;
 }
 
 function formatGiB(bytes: number): string {

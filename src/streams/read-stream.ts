@@ -19,11 +19,11 @@ import { ProgressDisplay } from './progress.js';
 import { engineCall } from './sample.js';
 import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN } from './schema.js';
 import { stateError, StreamState } from './state.js';
+import { settings } from '../settings.js';
 
 /** Records between two STATE messages inside a file: SOURCE_S3_CHECKPOINT_RECORDS, default 10,000. */
 export function checkpointEvery(): number {
-  const fromEnv = Number(process.env.SOURCE_S3_CHECKPOINT_RECORDS);
-  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : 10_000;
+  return settings().checkpointRecords;
 }
 
 /** Oldest first, by last-modified then key: the order files are read in, and history grows in. */

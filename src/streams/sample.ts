@@ -9,17 +9,16 @@ import type { Bucket } from '../s3/bucket.js';
 import type { S3Object } from '../s3/settings.js';
 import type { StagedFile, StagingArea } from '../s3/staging.js';
 import { s3Url } from './files.js';
+import { settings } from '../settings.js';
 
 /** Text sample size for CSV / JSON Lines: SOURCE_S3_SAMPLE_BYTES, default 1 MiB. */
 export function sampleBytes(): number {
-  const fromEnv = Number(process.env.SOURCE_S3_SAMPLE_BYTES);
-  return Number.isInteger(fromEnv) && fromEnv >= 4096 ? fromEnv : 1 << 20;
+  return settings().sampleBytes;
 }
 
 /** A first Parquet row group larger than this is not fetched for `check`: SOURCE_S3_SAMPLE_ROW_GROUP_BYTES, default 64 MiB. */
 export function maxSampleRowGroupBytes(): number {
-  const fromEnv = Number(process.env.SOURCE_S3_SAMPLE_ROW_GROUP_BYTES);
-  return Number.isInteger(fromEnv) && fromEnv >= 0 ? fromEnv : 64 << 20;
+  return settings().sampleRowGroupBytes;
 }
 const PARQUET_TAIL_GUESS = 64 << 10;
 const PARQUET_MAGIC = 'PAR1';

@@ -6,20 +6,19 @@ import type { Limiter } from './concurrency.js';
 import type { SourceContext } from './context.js';
 import { streamFiles } from './files.js';
 import { describeSample, stageSample } from './sample.js';
+import { settings } from '../settings.js';
 
 export const FILE_URL_COLUMN = '_ab_source_file_url';
 export const FILE_LAST_MODIFIED_COLUMN = '_ab_source_file_last_modified';
 
 /** Files sampled per stream for its schema: SOURCE_S3_SCHEMA_FILES, default 10 (the most recently modified). */
 export function schemaSampleFiles(): number {
-  const fromEnv = Number(process.env.SOURCE_S3_SCHEMA_FILES);
-  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : 10;
+  return settings().schemaFiles;
 }
 
 /** Files sampled at once during discovery: SOURCE_S3_DISCOVERY_CONCURRENCY, default 4. */
 export function discoveryConcurrency(): number {
-  const fromEnv = Number(process.env.SOURCE_S3_DISCOVERY_CONCURRENCY);
-  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : 4;
+  return settings().discoveryConcurrency;
 }
 
 export interface InferredSchema {

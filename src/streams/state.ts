@@ -1,5 +1,6 @@
 import { configError, type ConnectorError } from '../protocol/errors.js';
 import type { S3Object } from '../s3/settings.js';
+import { settings } from '../settings.js';
 
 /** Where a sync stopped inside a file: the rows of it already emitted (after the cursor filter). */
 export interface FilePosition {
@@ -65,8 +66,7 @@ export interface FileStreamStateBlob {
 
 /** Files remembered per stream: SOURCE_S3_HISTORY_MAX, default 10,000 (Airbyte's file-based CDK uses the same cap). */
 export function historyMax(): number {
-  const fromEnv = Number(process.env.SOURCE_S3_HISTORY_MAX);
-  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : 10_000;
+  return settings().historyMax;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
