@@ -5,7 +5,7 @@ import { FILE_EXTENSIONS } from '../config/resolve.js';
 import { s3Url, streamFiles, streamMatcher } from './files.js';
 import { describeQuery, prepareQuery } from './query-stream.js';
 import { describeSample, engineCall, firstRows, stageSample } from './sample.js';
-import { csvFileColumns, decideCsvDialect } from './csv-dialect.js';
+import { csvFileColumns, decideCsvDialect, withAnyLineEndings } from './csv-dialect.js';
 import { csvReaderSql, fullParseSql } from '../engine/csv-dialect.js';
 import type { Engine } from '../engine/engine.js';
 import type { CsvFormat, FileType } from '../config/resolved.js';
@@ -98,8 +98,8 @@ async function checkFileStream(context: SourceContext, stream: FileStreamConfig)
 async function parseCsvSample(engine: Engine, stream: FileStreamConfig, format: CsvFormat, staged: StagedFile): Promise<{ columns: string[]; rowsParsed: number }> {
   const dialect = await decideCsvDialect(engine, staged, format);
   const columns = await csvFileColumns(engine, staged, format, dialect);
-  const reader = csvReaderSql(staged.path, dialect, columns, { ignoreErrors: stream.onError === 'skip' });
-  const [row] = await engineCall(staged, format, () => engine.all(fullParseSql(reader, columns)));
+  const parse = (path: string) => engineCall(staged, format, () => engine.all(fullParseSql(csvReaderSql(path, dialect, columns, { ignoreErrors: stream.onError === 'skip' }), columns)));
+  const [row] = await withAnyLineEndings(staged, parse);
   return { columns: columns.map((column) => column.name), rowsParsed: Number(row?.rows ?? 0) };
 }
 

@@ -1,12 +1,34 @@
-import { open } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { sniffCsvSql, type CsvColumn, type CsvDialect } from '../engine/csv-dialect.js';
 import type { Engine, Row } from '../engine/engine.js';
 import type { CsvFormat } from '../engine/formats.js';
 import { parseDuckType } from '../engine/types.js';
-import { configError } from '../protocol/errors.js';
+import { configError, ConnectorError } from '../protocol/errors.js';
+import { copyWithUnixLineEndings } from './line-endings.js';
 import type { StagedFile } from '../s3/staging.js';
 import { s3Url } from './files.js';
 import { engineCall } from './sample.js';
+
+/**
+ * Runs DuckDB work on a staged CSV file; when DuckDB cannot parse it and the
+ * file mixes CRLF and LF line endings (which DuckDB's parser refuses), runs it
+ * again on a copy with LF only.
+ */
+export async function withAnyLineEndings<T>(staged: StagedFile, work: (path: string) => Promise<T>): Promise<T> {
+  try {
+    return await work(staged.path);
+  } catch (error) {
+    const detail = error instanceof ConnectorError ? (error.internalMessage ?? error.message) : String(error);
+    if (!/Error when sniffing file|state machine reached an invalid state/i.test(detail)) throw error;
+    const copy = `${staged.path}.lf.csv`;
+    try {
+      if ((await copyWithUnixLineEndings(staged.path, copy)) === 0) throw error;
+      return await work(copy);
+    } finally {
+      await rm(copy, { force: true });
+    }
+  }
+}
 
 /** Characters that, found in a lone column's name, say the delimiter was wrong. */
 const LIKELY_DELIMITERS = [',', ';', '\t', '|'];
@@ -35,7 +57,7 @@ export async function decideCsvDialect(engine: Engine, sample: StagedFile, forma
     ...(format.nullValues === undefined ? {} : { nullValues: format.nullValues }),
     ...(format.columnNames === undefined ? {} : { columnNames: format.columnNames }),
   };
-  const [row] = await engineCall(sample, format, () => engine.all(sniffCsvSql(sample.path, fixed)));
+  const [row] = await withAnyLineEndings(sample, (path) => engineCall(sample, format, () => engine.all(sniffCsvSql(path, fixed))));
   const sniffedQuote = sniffedChar(row?.Quote);
   // No quote in the sample makes DuckDB's sniffer answer "no quoting"; a quoted field past the sample
   // would then split. RFC 4180's quote is the safe default when the sample has no quote character at all.
@@ -65,7 +87,7 @@ export async function decideCsvDialect(engine: Engine, sample: StagedFile, forma
  */
 export async function csvFileColumns(engine: Engine, staged: StagedFile, format: CsvFormat, dialect: CsvDialect, sampleRows?: number): Promise<CsvColumn[]> {
   await refuseOtherFormats(staged, format);
-  const [row] = await engineCall(staged, format, () => engine.all(sniffCsvSql(staged.path, dialect, sampleRows)));
+  const [row] = await withAnyLineEndings(staged, (path) => engineCall(staged, format, () => engine.all(sniffCsvSql(path, dialect, sampleRows))));
   const columns = sniffedColumns(row).map((column) => ({ name: column.name, type: parseDuckType(column.type) }));
   refuseOneColumnReading(staged, columns, dialect);
   return columns;

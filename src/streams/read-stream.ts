@@ -3,7 +3,7 @@ import type { CsvFormat, FileStreamConfig, StreamConfig } from '../config/resolv
 import { recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
 import { csvReaderSql, type CsvColumn, type CsvDialect } from '../engine/csv-dialect.js';
 import { readerSql } from '../engine/readers.js';
-import { sqlIdentifier } from '../engine/sql.js';
+import { sqlIdentifier, sqlString } from '../engine/sql.js';
 import { duckTypeForSchema, parseDuckType, type DuckType, type JsonSchema } from '../engine/types.js';
 import type { ConfiguredAirbyteStream } from '../generated/protocol.js';
 import { ConnectorError, configError } from '../protocol/errors.js';
@@ -159,6 +159,38 @@ async function csvReadColumns(context: SourceContext, plan: StreamPlan, format: 
 }
 
 const TEXT: DuckType = { kind: 'primitive', name: 'VARCHAR' };
+
+/**
+ * A header line again in the middle of a file (exports concatenated) is not a
+ * row. When a column is typed, it fails to parse like any malformed row; when
+ * every column is text it would parse, so it is looked for: it fails the
+ * stream, or with on_error skip it is left out and counted.
+ */
+async function leaveOutRepeatedHeaders(
+  context: SourceContext,
+  out: OutputWriter,
+  stream: FileStreamConfig,
+  dialect: CsvDialect | undefined,
+  columns: CsvColumn[] | undefined,
+  reader: string,
+  staged: StagedFile,
+  counters: { rejected: number },
+  where: string | undefined,
+): Promise<string | undefined> {
+  if (dialect === undefined || columns === undefined || !dialect.header || columns.length === 0) return where;
+  if (!columns.every((column) => column.type.kind === 'primitive' && column.type.name === 'VARCHAR')) return where;
+  const isHeader = columns.map((column) => `${sqlIdentifier(column.name)} IS NOT DISTINCT FROM ${sqlString(column.name)}`).join(' AND ');
+  const [row] = await engineCall(staged, stream.format, () => context.engine.all(`SELECT count(*) AS "n" FROM ${reader} WHERE ${isHeader}`));
+  const repeated = Number(row?.n ?? 0);
+  if (repeated === 0) return where;
+  const url = s3Url(staged.bucket, staged.object.key);
+  if (stream.onError !== 'skip') {
+    throw configError(`${url} could not be read as CSV: its header line comes again ${repeated} time${repeated === 1 ? '' : 's'} among its rows (exports concatenated?). Remove the repeated header lines; to leave them out (counted), set the stream's on_error to skip.`);
+  }
+  counters.rejected += repeated;
+  await out.log('WARN', `Skipped ${repeated} repeated header line${repeated === 1 ? '' : 's'} of ${url}.`);
+  return `NOT (${isHeader})${where === undefined ? '' : ` AND ${where}`}`;
+}
 let rejectsSequence = 0;
 
 async function readFile(
@@ -224,6 +256,7 @@ async function readFile(
     where = await applyColumnCursor(engine, state, cursor, lenientReader, (work) => engineCall(staged, stream.format, work));
   }
 
+  where = await leaveOutRepeatedHeaders(context, out, stream, dialect, csvColumns, lenientReader, staged, counters, where);
   const skipRows = state.rowsDone(object);
   const emit = async (fromReader: string, done: number) => {
     const select = recordSelectSql({
@@ -278,7 +311,8 @@ async function readFile(
   await engineCall(staged, format, emitAnyLineEndings);
 
   if (rejectsTable !== undefined) {
-    const [summary] = await engine.all(`SELECT count(*) AS "count", min(line) AS "line", first(error_message) AS "reason" FROM ${sqlIdentifier(rejectsTable)}`);
+    // One row may hold several bad values: rows are counted, not errors.
+    const [summary] = await engine.all(`SELECT count(DISTINCT line) AS "count", min(line) AS "line", arg_min(error_message, line) AS "reason" FROM ${sqlIdentifier(rejectsTable)}`);
     await engine.run(`DROP TABLE IF EXISTS ${sqlIdentifier(rejectsTable)}; DROP TABLE IF EXISTS ${sqlIdentifier(`${rejectsTable}_scans`)}`);
     const rejected = Number(summary?.count ?? 0);
     if (rejected > 0) {

@@ -160,7 +160,13 @@ export async function engineCall<T>(staged: StagedFile, format: FileFormat, work
     return await work();
   } catch (error) {
     const url = s3Url(staged.bucket, staged.object.key);
-    const detail = (error instanceof Error ? error.message : String(error)).split(staged.path).join(url);
+    // DuckDB quotes whole rows ("Original Line: ..."); rows may hold personal data, so no line of it runs long.
+    const detail = (error instanceof Error ? error.message : String(error))
+      .split(staged.path)
+      .join(url)
+      .split('\n')
+      .map((line) => (line.length > 200 ? `${line.slice(0, 200)}...` : line))
+      .join('\n');
     // Errors about our own SQL are our bug, not the file's.
     if (/^(Binder|Parser|Catalog|Internal|INTERNAL|Not implemented) Error/.test(detail)) {
       throw new ConnectorError('system_error', `Unexpected error in the connector's query for ${url}: ${duckdbReason(detail)}`, { internalMessage: detail });

@@ -135,17 +135,19 @@ describe('messy files', () => {
   it('a repeated header line (concatenated exports) is a malformed row: named by default, skipped and counted with on_error skip', async () => {
     const failing = await readAll([stream('concat', 'concat')]);
     expect(failing.result.code).toBe(1);
-    expect(errorOf(failing.result).message).toContain('concat/both.csv could not be read as CSV: line 7: column "id" holds "id"');
+    // The header in discover's sample makes every column text: the repeated line is found by its values.
+    expect(errorOf(failing.result).message).toContain('concat/both.csv could not be read as CSV: its header line comes again 1 time among its rows');
     const skipping = await readAll([stream('concat', 'concat', { on_error: 'skip' })]);
     expect(skipping.result.code).toBe(0);
-    expect(skipping.result.records.map((record) => record.data.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(skipping.result.records.map((record) => Number(record.data.id))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(skipping.result.records.every((record) => record.data.name !== 'name')).toBe(true);
     expect(rejectedCount(skipping.result)).toBe(1);
   });
 
   it('an upload cut off mid-row fails naming its last line', async () => {
     const { result } = await readAll([stream('cut', 'truncated')]);
     expect(result.code).toBe(1);
-    expect(errorOf(result).message).toContain('truncated/cut.csv could not be read as CSV: line 22 has a quoted field that is never closed');
+    expect(errorOf(result).message).toContain('truncated/cut.csv could not be read as CSV: line 22 has 2 fields, expected 3 like the header (the line starts "21,\\"name 2")');
   });
 
   it('latin-1 bytes declared utf-8 name format.encoding; with latin-1 set they are read right', async () => {
