@@ -4,7 +4,7 @@ import { recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
 import { csvReaderSql, type CsvColumn, type CsvDialect } from '../engine/csv-dialect.js';
 import { readerSql } from '../engine/readers.js';
 import { sqlIdentifier, sqlString } from '../engine/sql.js';
-import { duckTypeForSchema, parseDuckType, type DuckType, type JsonSchema } from '../engine/types.js';
+import { parseDuckType, schemaShape, type DuckType, type JsonSchema } from '../engine/types.js';
 import type { ConfiguredAirbyteStream } from '../generated/protocol.js';
 import { ConnectorError, configError } from '../protocol/errors.js';
 import type { LineForwarder } from '../protocol/forwarder.js';
@@ -151,11 +151,9 @@ async function csvReadColumns(context: SourceContext, plan: StreamPlan, format: 
   const typesFromCatalog = plan.catalogColumns.size > 0;
   const fileColumns = await csvFileColumns(context.engine, staged, format, dialect, typesFromCatalog ? 1 : undefined);
   if (!typesFromCatalog) return fileColumns;
-  return fileColumns.map((column) => {
-    const target = plan.catalogColumns.get(column.name);
-    const type = target === undefined ? TEXT : duckTypeForSchema(target);
-    return { name: column.name, type: type.kind === 'primitive' && type.name === 'JSON' ? TEXT : type };
-  });
+  // Read as text, then cast to the catalog's type: a value that does not fit becomes null and is
+  // reported in the record's meta.changes (NULLED), as for every format.
+  return fileColumns.map((column) => ({ name: column.name, type: TEXT }));
 }
 
 const TEXT: DuckType = { kind: 'primitive', name: 'VARCHAR' };
@@ -176,10 +174,13 @@ async function leaveOutRepeatedHeaders(
   staged: StagedFile,
   counters: { rejected: number },
   where: string | undefined,
+  plan: JsonSchema[],
 ): Promise<string | undefined> {
   if (dialect === undefined || columns === undefined || !dialect.header || columns.length === 0) return where;
-  if (!columns.every((column) => column.type.kind === 'primitive' && column.type.name === 'VARCHAR')) return where;
   const isHeader = columns.map((column) => `${sqlIdentifier(column.name)} IS NOT DISTINCT FROM ${sqlString(column.name)}`).join(' AND ');
+  const withoutHeaders = `NOT (${isHeader})${where === undefined ? '' : ` AND ${where}`}`;
+  // Typed catalog columns: a repeated header is left out without a second pass over the file.
+  if (!plan.every((target) => schemaShape(target) === 'string::')) return withoutHeaders;
   const [row] = await engineCall(staged, stream.format, () => context.engine.all(`SELECT count(*) AS "n" FROM ${reader} WHERE ${isHeader}`));
   const repeated = Number(row?.n ?? 0);
   if (repeated === 0) return where;
@@ -189,7 +190,7 @@ async function leaveOutRepeatedHeaders(
   }
   counters.rejected += repeated;
   await out.log('WARN', `Skipped ${repeated} repeated header line${repeated === 1 ? '' : 's'} of ${url}.`);
-  return `NOT (${isHeader})${where === undefined ? '' : ` AND ${where}`}`;
+  return withoutHeaders;
 }
 let rejectsSequence = 0;
 
@@ -256,7 +257,7 @@ async function readFile(
     where = await applyColumnCursor(engine, state, cursor, lenientReader, (work) => engineCall(staged, stream.format, work));
   }
 
-  where = await leaveOutRepeatedHeaders(context, out, stream, dialect, csvColumns, lenientReader, staged, counters, where);
+  where = await leaveOutRepeatedHeaders(context, out, stream, dialect, csvColumns, lenientReader, staged, counters, where, [...plan.catalogColumns.values()]);
   const skipRows = state.rowsDone(object);
   const emit = async (fromReader: string, done: number) => {
     const select = recordSelectSql({

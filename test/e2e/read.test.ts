@@ -141,7 +141,7 @@ describe('read, full refresh', () => {
     expect(nested[1]).toEqual({ id: 1, profile: { name: 'n1', tags: ['t1'], address: { city: 'c1' } }, active: false, ratio: 0.5 });
   });
 
-  it('makes CSV records fit the catalog when files change after discover: parses in its types; a value that cannot fit is a malformed row', async () => {
+  it('makes records fit the catalog when files change after discover: casts, and nulls what cannot fit', async () => {
     const prefix = `later/${Date.now()}/`;
     await putObject(client, `${prefix}1.csv`, 'id,amount,at\n1,1.5,2024-01-01 10:00:00\n');
     const config = configWith([{ name: 'later', globs: [`${prefix}*.csv`], format: { filetype: 'csv' } }]);
@@ -149,20 +149,16 @@ describe('read, full refresh', () => {
     // Zoned in the catalog (as if other files had offsets): naive times are read as UTC.
     catalog.streams[0].stream.json_schema.properties.at = { type: ['null', 'string'], format: 'date-time', airbyte_type: 'timestamp_with_timezone' };
     catalog.streams[0].stream.json_schema.properties.amount = { type: ['null', 'string'] };
-    await putObject(client, `${prefix}2.csv`, 'id,amount,at\n2,2.5,2024-01-02 10:00:00\nx-3,3.5,2024-01-03 10:00:00\n');
+    await putObject(client, `${prefix}2.csv`, 'id,amount,at\nx-2,2.5,2024-01-02 10:00:00\n');
     const result = await read(config, catalog);
-    // CSV columns are parsed in the catalog's types: a value that does not fit is a malformed row (named, or skipped and counted).
-    expect(result.code, result.stdout).toBe(1);
-    expect(result.messages.at(-1)!.trace.error.message).toContain(`${prefix}2.csv could not be read as CSV: line 3: column "id" holds "x-3"`);
-    const skipping = await read(configWith([{ name: 'later', globs: [`${prefix}*.csv`], format: { filetype: 'csv' }, on_error: 'skip' }]), catalog);
-    expect(skipping.code, skipping.stdout).toBe(0);
-    expectRecordsValid(skipping.records, catalog);
-    const data = skipping.records.map((record) => withoutFileColumns(record.data));
+    expect(result.code, result.stdout).toBe(0);
+    expectRecordsValid(result.records, catalog);
+    const data = result.records.map((record) => withoutFileColumns(record.data));
     expect(data).toEqual([
       { id: 1, amount: '1.5', at: '2024-01-01T10:00:00.000000Z' },
-      { id: 2, amount: '2.5', at: '2024-01-02T10:00:00.000000Z' },
+      { id: null, amount: '2.5', at: '2024-01-02T10:00:00.000000Z' },
     ]);
-    expect(skipping.states.reduce((total, state) => total + (state.sourceStats.rejectedRecordCount ?? 0), 0)).toBe(1);
+    expect(result.records[1]!.meta).toEqual({ changes: [{ field: 'id', change: 'NULLED', reason: 'SOURCE_SERIALIZATION_ERROR' }] });
   });
 
   it('reads JSON Lines whose nested keys drift after the sample, by the catalog columns', async () => {
@@ -223,11 +219,13 @@ describe('read, failures', () => {
     const config = configWith([{ name: 'bad', globs: ['malformed/rows.csv'], format: { filetype: 'csv' }, on_error: 'skip' }]);
     const result = await read(config, configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' }));
     expect(result.code, result.stdout).toBe(0);
-    expect(result.records).toHaveLength(GOOD + 1);
+    // The row with an extra field is left out; "not-a-number" does not fit the column's type: null, said in meta.
+    expect(result.records).toHaveLength(GOOD + 2);
     const rejected = result.states.reduce((total, state) => total + (state.sourceStats.rejectedRecordCount ?? 0), 0);
-    expect(rejected).toBe(2);
+    expect(rejected).toBe(1);
+    expect(result.records.find((record) => record.data.id === GOOD)?.meta).toEqual({ changes: [{ field: 'amount', change: 'NULLED', reason: 'SOURCE_SERIALIZATION_ERROR' }] });
     const warning = result.messages.find((message) => message.type === 'LOG' && message.log.level === 'WARN');
-    expect(warning?.log.message).toMatch(/^Skipped 2 malformed rows of s3:\/\/source-s3-test\/malformed\/rows\.csv \(first at line \d+/);
+    expect(warning?.log.message).toMatch(/^Skipped 1 malformed row of s3:\/\/source-s3-test\/malformed\/rows\.csv \(first at line \d+/);
   });
 
   it('names a catalog stream the config does not define', async () => {
