@@ -119,7 +119,8 @@ function refuseOtherFileTypes(context: SourceContext, stream: FileStreamConfig, 
   const others = (Object.keys(FILE_EXTENSIONS) as FileType[]).filter((type) => type !== own);
   const typeOf = (key: string) => others.find((type) => [...FILE_EXTENSIONS[type], ...(type === 'jsonl' ? ['.json', '.json.gz'] : [])].some((ext) => key.toLowerCase().endsWith(ext)));
   const wrong = matching.filter((object) => typeOf(object.key) !== undefined);
-  if (wrong.length === 0) return;
+  // Every file of another type: the stream's format is the mistake, and parsing the file says so.
+  if (wrong.length === 0 || wrong.length === matching.length) return;
   const shown = wrong.slice(0, OTHER_TYPES_SHOWN).map((object) => `${object.key.slice(context.config.pathPrefix.length)} (${typeOf(object.key)})`);
   const more = wrong.length > OTHER_TYPES_SHOWN ? ` and ${wrong.length - OTHER_TYPES_SHOWN} more` : '';
   const where = stream.isDefault ? 'file_type' : "the stream's globs";
