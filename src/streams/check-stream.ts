@@ -4,7 +4,14 @@ import type { SourceContext } from './context.js';
 import { FILE_EXTENSIONS } from '../config/resolve.js';
 import { s3Url, streamFiles, streamMatcher } from './files.js';
 import { describeQuery, prepareQuery } from './query-stream.js';
-import { describeSample, firstRows, stageSample } from './sample.js';
+import { describeSample, engineCall, firstRows, stageSample } from './sample.js';
+import { csvFileColumns, decideCsvDialect, withAnyLineEndings } from './csv-dialect.js';
+import { csvReaderSql, fullParseSql } from '../engine/csv-dialect.js';
+import type { Engine } from '../engine/engine.js';
+import type { CsvFormat, FileType } from '../config/resolved.js';
+import type { S3Object } from '../s3/settings.js';
+import type { StagedFile } from '../s3/staging.js';
+import { newestFirst } from './schema.js';
 
 export interface StreamCheck {
   stream: string;
@@ -44,28 +51,83 @@ async function checkQueryStream(context: SourceContext, stream: QueryStreamConfi
   };
 }
 
+/** Keys listed to look for files of another type before check gives up looking: the rest is not listed. */
+const TYPE_SCAN_LIMIT = 10_000;
+const OTHER_TYPES_SHOWN = 3;
+
 async function checkFileStream(context: SourceContext, stream: FileStreamConfig): Promise<StreamCheck> {
   const { config, bucket, staging, engine } = context;
-  let first;
+  const matching: S3Object[] = [];
   for await (const object of streamFiles(bucket, config.pathPrefix, stream, config.startDate)) {
-    first = object;
-    break;
+    matching.push(object);
+    if (matching.length >= TYPE_SCAN_LIMIT) break;
   }
-  if (first === undefined) throw await noFilesError(context, stream);
-  const sample = await stageSample(bucket, staging, engine, first, stream.format);
+  if (matching.length === 0) throw await noFilesError(context, stream);
+  refuseOtherFileTypes(context, stream, matching);
+  // The file discover samples first and read takes the CSV dialect from: the newest one.
+  const first = newestFirst(matching)[0]!;
+  const format = stream.format;
+  const sample = await stageSample(bucket, staging, engine, first, format);
   try {
-    const columns = await describeSample(engine, sample, stream.format);
-    const rows = sample.hasRows ? await firstRows(engine, sample, stream.format, CHECK_ROWS) : [];
+    let columns: string[];
+    let rowsParsed: number;
+    if (format.filetype === 'csv') {
+      ({ columns, rowsParsed } = await parseCsvSample(engine, stream, format, sample.staged));
+    } else {
+      columns = (await describeSample(engine, sample, format)).map((column) => column.name);
+      rowsParsed = sample.hasRows ? (await firstRows(engine, sample, format, CHECK_ROWS)).length : 0;
+    }
+    refuseMissingKeys(stream, columns, s3Url(bucket.name, first.key));
     return {
       stream: stream.name,
       file: s3Url(bucket.name, first.key),
       columns: columns.length,
-      rowsParsed: rows.length,
+      rowsParsed,
       ...(sample.rowsSkipped === undefined ? {} : { rowsSkipped: sample.rowsSkipped }),
     };
   } finally {
     await staging.release(sample.staged);
   }
+}
+
+/**
+ * A CSV sample parsed as read parses every file: the stream's dialect, every
+ * column named and typed, strict about the number of fields, every row of
+ * the sample (a malformed row at its line 3 fails check as it would fail read).
+ */
+async function parseCsvSample(engine: Engine, stream: FileStreamConfig, format: CsvFormat, staged: StagedFile): Promise<{ columns: string[]; rowsParsed: number }> {
+  const dialect = await decideCsvDialect(engine, staged, format);
+  const columns = await csvFileColumns(engine, staged, format, dialect);
+  const parse = (path: string) => engineCall(staged, format, () => engine.all(fullParseSql(csvReaderSql(path, dialect, columns, { ignoreErrors: stream.onError === 'skip' }), columns)));
+  const [row] = await withAnyLineEndings(staged, parse);
+  return { columns: columns.map((column) => column.name), rowsParsed: Number(row?.rows ?? 0) };
+}
+
+/** A primary key the files do not have would fail discover and read: say it now, with the columns there are. */
+function refuseMissingKeys(stream: FileStreamConfig, columns: string[], url: string): void {
+  const missing = stream.primaryKey.filter((key) => !columns.includes(key));
+  if (missing.length === 0) return;
+  throw configError(
+    `Stream "${stream.name}": primary_key ${missing.map((key) => JSON.stringify(key)).join(', ')} ${missing.length === 1 ? 'is not a column' : 'are not columns'} of ${url} (columns: ${columns.join(', ')}). Fix the stream's primary_key.`,
+    { streamName: stream.name },
+  );
+}
+
+/** Keys whose extension says another format: a glob too wide (or a misspelt one that became "**"). */
+function refuseOtherFileTypes(context: SourceContext, stream: FileStreamConfig, matching: S3Object[]): void {
+  const own = stream.format.filetype;
+  const others = (Object.keys(FILE_EXTENSIONS) as FileType[]).filter((type) => type !== own);
+  const typeOf = (key: string) => others.find((type) => [...FILE_EXTENSIONS[type], ...(type === 'jsonl' ? ['.json', '.json.gz'] : [])].some((ext) => key.toLowerCase().endsWith(ext)));
+  const wrong = matching.filter((object) => typeOf(object.key) !== undefined);
+  // Every file of another type: the stream's format is the mistake, and parsing the file says so.
+  if (wrong.length === 0 || wrong.length === matching.length) return;
+  const shown = wrong.slice(0, OTHER_TYPES_SHOWN).map((object) => `${object.key.slice(context.config.pathPrefix.length)} (${typeOf(object.key)})`);
+  const more = wrong.length > OTHER_TYPES_SHOWN ? ` and ${wrong.length - OTHER_TYPES_SHOWN} more` : '';
+  const where = stream.isDefault ? 'file_type' : "the stream's globs";
+  throw configError(
+    `Stream "${stream.name}" reads ${own} files, but it also matches files of another type: ${shown.join(', ')}${more}. Narrow ${where} to ${own} files, or give those files their own stream.`,
+    { streamName: stream.name },
+  );
 }
 
 /** Says where it looked, and shows a few keys that are there, since the usual cause is a typo in a glob. */

@@ -22,7 +22,11 @@ export async function exportRecords(
     // If DuckDB fails before opening the FIFO, the reader would wait forever: open and close a writer to end it.
     copy.catch(() => releaseReader(fifo));
     const forwarded = await forwarder.forward(fifo, options);
-    await copy;
+    try {
+      await copy;
+    } catch (error) {
+      throw new PartialExport(error, forwarded.lines);
+    }
     return { lines: forwarded.lines, bytes: forwarded.bytes };
   } finally {
     unlinkSync(fifo);
@@ -40,4 +44,14 @@ function releaseReader(fifo: string): void {
     }
   };
   attempt();
+}
+
+/** A query that failed after `lines` of its records reached stdout; the message is DuckDB's own. */
+export class PartialExport extends Error {
+  constructor(
+    readonly reason: unknown,
+    readonly lines: number,
+  ) {
+    super(reason instanceof Error ? reason.message : String(reason));
+  }
 }

@@ -1,23 +1,27 @@
-import type { FileStreamConfig, StreamConfig } from '../config/resolved.js';
+import { rm } from 'node:fs/promises';
+import type { CsvFormat, FileStreamConfig, StreamConfig } from '../config/resolved.js';
 import { recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
+import { csvReaderSql, type CsvColumn, type CsvDialect } from '../engine/csv-dialect.js';
 import { readerSql } from '../engine/readers.js';
-import { sqlIdentifier } from '../engine/sql.js';
-import { parseDuckType, type JsonSchema } from '../engine/types.js';
+import { sqlIdentifier, sqlString } from '../engine/sql.js';
+import { parseDuckType, schemaShape, type DuckType, type JsonSchema } from '../engine/types.js';
 import type { ConfiguredAirbyteStream } from '../generated/protocol.js';
-import { configError } from '../protocol/errors.js';
+import { ConnectorError, configError } from '../protocol/errors.js';
 import type { LineForwarder } from '../protocol/forwarder.js';
 import { estimateMessage, streamStateMessage, streamStatusMessage } from '../protocol/messages.js';
 import type { OutputWriter } from '../protocol/output.js';
 import type { S3Object } from '../s3/settings.js';
 import type { StagedFile } from '../s3/staging.js';
 import type { SourceContext } from './context.js';
-import { exportRecords } from './export.js';
+import { csvFileColumns, decideCsvDialect } from './csv-dialect.js';
+import { exportRecords, PartialExport } from './export.js';
+import { copyWithUnixLineEndings } from './line-endings.js';
 import { s3Url, streamFiles } from './files.js';
 import { applyColumnCursor } from './cursor.js';
 import { Prefetcher } from './prefetch.js';
 import { ProgressDisplay } from './progress.js';
-import { engineCall } from './sample.js';
-import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN } from './schema.js';
+import { engineCall, stageSample } from './sample.js';
+import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN, newestFirst } from './schema.js';
 import { stateError, StreamState } from './state.js';
 import { settings } from '../settings.js';
 
@@ -90,6 +94,7 @@ export async function readFileStream(
   await out.write(estimateMessage(plan.name, { bytes: toRead.reduce((total, object) => total + object.size, 0) }));
   await out.write(streamStatusMessage(plan.name, 'RUNNING'));
 
+  const dialect = await streamCsvDialect(context, stream, matching, toRead.length > 0);
   const counters = { records: 0, rejected: 0 };
   const emitState = async (final: boolean) => {
     await out.write(streamStateMessage(plan.name, state.toBlob(final), { records: counters.records, rejected: counters.rejected }));
@@ -102,7 +107,7 @@ export async function readFileStream(
     for (let next = await prefetcher.next(); next !== undefined; next = await prefetcher.next()) {
       const { item: object, prepared: staged } = next;
       try {
-        await readFile(context, out, forwarder, plan, stream, state, staged, counters, emitState, progress);
+        await readFile(context, out, forwarder, plan, stream, dialect, state, staged, counters, emitState, progress);
       } finally {
         await staging.release(staged);
       }
@@ -118,6 +123,75 @@ export async function readFileStream(
   await out.write(streamStatusMessage(plan.name, 'COMPLETE'));
 }
 
+/**
+ * A CSV stream's dialect, decided once per read from the sample discover looks
+ * at first (the newest matching file), and used for every file.
+ */
+async function streamCsvDialect(context: SourceContext, stream: FileStreamConfig, matching: S3Object[], needed: boolean): Promise<CsvDialect | undefined> {
+  const newest = newestFirst(matching)[0];
+  if (stream.format.filetype !== 'csv' || newest === undefined || !needed) return undefined;
+  const { bucket, staging, engine } = context;
+  const sample = await stageSample(bucket, staging, engine, newest, stream.format, { rows: false });
+  try {
+    return await decideCsvDialect(engine, sample.staged, stream.format);
+  } catch (error) {
+    throw error instanceof ConnectorError ? error.withStream(stream.name) : error;
+  } finally {
+    await staging.release(sample.staged);
+  }
+}
+
+/**
+ * The columns DuckDB reads a CSV file with: the file's own header names (mapped
+ * to the catalog by name, so a file with its columns in another order cannot
+ * shift values), typed as the catalog says; columns the catalog does not select
+ * are read as text and not emitted. Without catalog columns, DuckDB's guesses.
+ */
+async function csvReadColumns(context: SourceContext, plan: StreamPlan, format: CsvFormat, dialect: CsvDialect, staged: StagedFile): Promise<CsvColumn[]> {
+  const typesFromCatalog = plan.catalogColumns.size > 0;
+  const fileColumns = await csvFileColumns(context.engine, staged, format, dialect, typesFromCatalog ? 1 : undefined);
+  if (!typesFromCatalog) return fileColumns;
+  // Read as text, then cast to the catalog's type: a value that does not fit becomes null and is
+  // reported in the record's meta.changes (NULLED), as for every format.
+  return fileColumns.map((column) => ({ name: column.name, type: TEXT }));
+}
+
+const TEXT: DuckType = { kind: 'primitive', name: 'VARCHAR' };
+
+/**
+ * A header line again in the middle of a file (exports concatenated) is not a
+ * row. When a column is typed, it fails to parse like any malformed row; when
+ * every column is text it would parse, so it is looked for: it fails the
+ * stream, or with on_error skip it is left out and counted.
+ */
+async function leaveOutRepeatedHeaders(
+  context: SourceContext,
+  out: OutputWriter,
+  stream: FileStreamConfig,
+  dialect: CsvDialect | undefined,
+  columns: CsvColumn[] | undefined,
+  reader: string,
+  staged: StagedFile,
+  counters: { rejected: number },
+  where: string | undefined,
+  plan: JsonSchema[],
+): Promise<string | undefined> {
+  if (dialect === undefined || columns === undefined || !dialect.header || columns.length === 0) return where;
+  const isHeader = columns.map((column) => `${sqlIdentifier(column.name)} IS NOT DISTINCT FROM ${sqlString(column.name)}`).join(' AND ');
+  const withoutHeaders = `NOT (${isHeader})${where === undefined ? '' : ` AND ${where}`}`;
+  // Typed catalog columns: a repeated header is left out without a second pass over the file.
+  if (!plan.every((target) => schemaShape(target) === 'string::')) return withoutHeaders;
+  const [row] = await engineCall(staged, stream.format, () => context.engine.all(`SELECT count(*) AS "n" FROM ${reader} WHERE ${isHeader}`));
+  const repeated = Number(row?.n ?? 0);
+  if (repeated === 0) return where;
+  const url = s3Url(staged.bucket, staged.object.key);
+  if (stream.onError !== 'skip') {
+    throw configError(`${url} could not be read as CSV: its header line comes again ${repeated} time${repeated === 1 ? '' : 's'} among its rows (exports concatenated?). Remove the repeated header lines; to leave them out (counted), set the stream's on_error to skip.`);
+  }
+  counters.rejected += repeated;
+  await out.log('WARN', `Skipped ${repeated} repeated header line${repeated === 1 ? '' : 's'} of ${url}.`);
+  return withoutHeaders;
+}
 let rejectsSequence = 0;
 
 /**
@@ -138,6 +212,7 @@ async function readFile(
   forwarder: LineForwarder,
   plan: StreamPlan,
   stream: FileStreamConfig,
+  dialect: CsvDialect | undefined,
   state: StreamState,
   staged: StagedFile,
   counters: { records: number; rejected: number },
@@ -152,11 +227,27 @@ async function readFile(
   // JSON Lines with a catalog: the catalog's columns, each read as raw JSON and cast to its type.
   const jsonColumns = stream.format.filetype === 'jsonl' && plan.catalogColumns.size > 0 ? [...plan.catalogColumns.keys()] : undefined;
   const readerOptions = { ...(jsonColumns === undefined ? {} : { jsonColumns }) };
-  const reader = readerSql(staged.path, stream.format, { ...readerOptions, ...(rejectsTable === undefined ? {} : { rejectsTable }) });
-  const lenientReader = readerSql(staged.path, stream.format, { ...readerOptions, ignoreErrors: skipMalformed });
+  const format = stream.format;
+  const csvColumns = format.filetype === 'csv' ? await csvReadColumns(context, plan, format, dialect!, staged) : undefined;
+  const readers = (path: string) =>
+    csvColumns === undefined
+      ? {
+          reader: readerSql(path, format, { ...readerOptions, ...(rejectsTable === undefined ? {} : { rejectsTable }) }),
+          lenientReader: readerSql(path, format, { ...readerOptions, ignoreErrors: skipMalformed }),
+        }
+      : {
+          reader: csvReaderSql(path, dialect!, csvColumns, rejectsTable === undefined ? {} : { rejectsTable }),
+          lenientReader: csvReaderSql(path, dialect!, csvColumns, { ignoreErrors: skipMalformed }),
+        };
+  const { reader, lenientReader } = readers(staged.path);
 
   let columns: RecordColumn[];
-  if (jsonColumns !== undefined) {
+  if (csvColumns !== undefined) {
+    columns =
+      plan.catalogColumns.size === 0
+        ? csvColumns
+        : csvColumns.filter((column) => plan.catalogColumns.has(column.name)).map((column) => ({ ...column, target: plan.catalogColumns.get(column.name)! }));
+  } else if (jsonColumns !== undefined) {
     columns = jsonColumns.map((name) => ({ name, type: { kind: 'primitive', name: 'JSON' }, target: plan.catalogColumns.get(name)! }));
   } else {
     const described = await engineCall(staged, stream.format, () => engine.all(`DESCRIBE SELECT * FROM ${lenientReader}`));
@@ -178,45 +269,73 @@ async function readFile(
     where = await applyColumnCursor(engine, state, cursor, lenientReader, (work) => engineCall(staged, stream.format, work));
   }
 
+  where = await leaveOutRepeatedHeaders(context, out, stream, dialect, csvColumns, lenientReader, staged, counters, where, [...plan.catalogColumns.values()]);
   const skipRows = state.rowsDone(object);
-  const select = recordSelectSql({
-    stream: plan.name,
-    reader,
-    columns,
-    constants: { [FILE_URL_COLUMN]: url, [FILE_LAST_MODIFIED_COLUMN]: object.lastModified.toISOString() },
-    emittedAt: Date.now(),
-    ...(where === undefined ? {} : { where }),
-    ...(skipRows > 0 ? { offset: skipRows } : {}),
-  });
-  let checkpointed = 0;
-  let shown = 0;
-  const result = await engineCall(staged, stream.format, () =>
-    exportRecords(engine, staging, forwarder, select, {
-      checkpointEvery: checkpointEvery(),
-      checkpoint: async (lines) => {
-        counters.records += lines - checkpointed;
-        checkpointed = lines;
-        state.markProgress(object, skipRows + lines);
-        await emitState(false);
-      },
-      progress: (lines) => {
-        progress.update({ rows: lines - shown });
-        shown = lines;
-      },
-    }),
-  );
-  counters.records += result.lines - checkpointed;
-  if (skipRows > 0 && result.lines === 0) {
+  let emitted = 0;
+  const emit = async (fromReader: string, done: number) => {
+    const select = recordSelectSql({
+      stream: plan.name,
+      reader: fromReader,
+      columns,
+      constants: { [FILE_URL_COLUMN]: url, [FILE_LAST_MODIFIED_COLUMN]: object.lastModified.toISOString() },
+      emittedAt: Date.now(),
+      ...(where === undefined ? {} : { where }),
+      ...(done > 0 ? { offset: done } : {}),
+    });
+    let checkpointed = 0;
+    let shown = 0;
+    try {
+      const result = await exportRecords(engine, staging, forwarder, select, {
+        checkpointEvery: checkpointEvery(),
+        checkpoint: async (lines) => {
+          counters.records += lines - checkpointed;
+          checkpointed = lines;
+          state.markProgress(object, done + lines);
+          await emitState(false);
+        },
+        progress: (lines) => {
+          progress.update({ rows: lines - shown });
+          shown = lines;
+        },
+      });
+      counters.records += result.lines - checkpointed;
+      emitted += result.lines;
+    } catch (error) {
+      if (error instanceof PartialExport) counters.records += error.lines - checkpointed;
+      throw error;
+    }
+  };
+  // DuckDB's strict parser takes one line ending per file: a file mixing CRLF and LF is read again
+  // from a copy with LF only, from the first row not yet emitted.
+  const emitAnyLineEndings = async () => {
+    try {
+      await emit(reader, skipRows);
+    } catch (error) {
+      if (csvColumns === undefined || !(error instanceof PartialExport) || !/state machine reached an invalid state/i.test(error.message)) throw error;
+      const copy = `${staged.path}.lf.csv`;
+      try {
+        if ((await copyWithUnixLineEndings(staged.path, copy)) === 0) throw error;
+        await emit(readers(copy).reader, skipRows + error.lines).catch((again: unknown) => {
+          throw new Error((again instanceof Error ? again.message : String(again)).split(copy).join(staged.path));
+        });
+      } finally {
+        await rm(copy, { force: true });
+      }
+    }
+  };
+  await engineCall(staged, format, emitAnyLineEndings);
+  if (skipRows > 0 && emitted === 0) {
     await checkRowsDone(plan.name, skipRows, url, () => engineCall(staged, stream.format, () => engine.all(`SELECT count(*) AS "rows" FROM ${lenientReader}${where === undefined ? '' : ` WHERE ${where}`}`)));
   }
 
   if (rejectsTable !== undefined) {
-    const [summary] = await engine.all(`SELECT count(*) AS "count", min(line) AS "line", first(error_message) AS "reason" FROM ${sqlIdentifier(rejectsTable)}`);
+    // One row may hold several bad values: rows are counted, not errors.
+    const [summary] = await engine.all(`SELECT count(DISTINCT line) AS "count", min(line) AS "line", arg_min(error_message, line) AS "reason" FROM ${sqlIdentifier(rejectsTable)}`);
     await engine.run(`DROP TABLE IF EXISTS ${sqlIdentifier(rejectsTable)}; DROP TABLE IF EXISTS ${sqlIdentifier(`${rejectsTable}_scans`)}`);
     const rejected = Number(summary?.count ?? 0);
     if (rejected > 0) {
       counters.rejected += rejected;
-      await out.log('WARN', `Skipped ${rejected} malformed row${rejected === 1 ? '' : 's'} of ${url} (first at line ${String(summary?.line)}: ${String(summary?.reason)}).`);
+      await out.log('WARN', `Skipped ${rejected} malformed row${rejected === 1 ? '' : 's'} of ${url} (first at line ${String(summary?.line)}: ${String(summary?.reason).slice(0, 160)}).`);
     }
   }
 }

@@ -159,13 +159,63 @@ export async function engineCall<T>(staged: StagedFile, format: FileFormat, work
     return await work();
   } catch (error) {
     const url = s3Url(staged.bucket, staged.object.key);
-    const detail = (error instanceof Error ? error.message : String(error)).split(staged.path).join(url);
+    // DuckDB quotes whole rows ("Original Line: ..."); rows may hold personal data, so no line of it runs long.
+    const detail = (error instanceof Error ? error.message : String(error))
+      .split(staged.path)
+      .join(url)
+      .split('\n')
+      .map((line) => (line.length > 200 ? `${line.slice(0, 200)}...` : line))
+      .join('\n');
     // Errors about our own SQL are our bug, not the file's.
     if (/^(Binder|Parser|Catalog|Internal|INTERNAL|Not implemented) Error/.test(detail)) {
       throw new ConnectorError('system_error', `Unexpected error in the connector's query for ${url}: ${duckdbReason(detail)}`, { internalMessage: detail });
     }
+    const csvRow = format.filetype === 'csv' ? csvRowProblem(detail) : undefined;
+    if (csvRow !== undefined) throw configError(`${url} could not be read as CSV: ${csvRow}`, { internalMessage: detail });
     throw configError(`${url} could not be read as ${FORMAT_NAMES[format.filetype]}: ${duckdbReason(detail)}. ${remedy(detail, format)}`, { internalMessage: detail });
   }
+}
+
+/** File content shown in an error: enough to find the row, never much of it (rows may hold personal data). */
+const SHOWN_CHARS = 80;
+
+export function shortContent(text: string): string {
+  const flat = text.replace(/[\r\n]+/g, ' ');
+  return JSON.stringify(flat.length > SHOWN_CHARS ? `${flat.slice(0, SHOWN_CHARS)}...` : flat);
+}
+
+/**
+ * DuckDB's error about one CSV row, as: the line, what was expected and what
+ * was found, the start of the line, and what to set. Undefined when the error
+ * is not about a row.
+ */
+export function csvRowProblem(detail: string): string | undefined {
+  const line = /CSV Error on Line: (\d+)/.exec(detail)?.[1];
+  if (line === undefined) return stateMachineProblem(detail);
+  const original = /Original Line: ?(.*)/.exec(detail)?.[1];
+  const shown = original === undefined ? '' : ` (the line starts ${shortContent(original)})`;
+  const skip = "; to leave such rows out (counted), set the stream's on_error to skip";
+  const fields = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(detail);
+  if (fields !== null) {
+    const [expected, found] = [Number(fields[1]), Number(fields[2])];
+    return `line ${line} has ${found} field${found === 1 ? '' : 's'}, expected ${expected} like the header${shown}. Fix the row, or check the stream's format.delimiter and format.quote_char${skip}.`;
+  }
+  if (/Invalid unicode|not utf-8 encoded/i.test(detail)) {
+    return `line ${line} is not valid UTF-8${shown}. Set the stream's format.encoding to the files' encoding (utf-8, utf-16 or latin-1).`;
+  }
+  const cast = /Error when converting column "((?:[^"]|"")*)"\. Could not convert string "((?:[^"]|"")*)" to '([^']+)'/.exec(detail);
+  if (cast !== null) {
+    return `line ${line}: column "${cast[1]}" holds ${shortContent(cast[2]!)}, which is not a ${cast[3]} like the rest of the column${shown}. If such values mean null, list them in the stream's format.null_values${skip}.`;
+  }
+  if (/unterminated quote/i.test(detail)) {
+    return `line ${line} has a quoted field that is never closed (a stray quote, or a file cut off mid-row)${shown}. Check the stream's format.quote_char and format.escape_char${skip}.`;
+  }
+  return `line ${line}: ${duckdbReason(detail.replace(/Original Line:.*\n?/, ''))}${shown}. Check the stream's format${skip}.`;
+}
+
+function stateMachineProblem(detail: string): string | undefined {
+  if (!/state machine reached an invalid state/i.test(detail)) return undefined;
+  return "it is not CSV that these format options can parse (a stray quote or escape character, or a line ending the format does not allow). Check the stream's format.quote_char, format.escape_char and format.delimiter.";
 }
 
 /**

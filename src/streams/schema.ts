@@ -1,11 +1,13 @@
 import type { FileStreamConfig } from '../config/resolved.js';
-import { duckTypeToJsonSchema, mergeFields, parseDuckType, type DuckType, type JsonSchema } from '../engine/types.js';
+import type { CsvDialect } from '../engine/csv-dialect.js';
+import { duckTypeToJsonSchema, formatDuckType, mergeFields, parseDuckType, type DuckType, type JsonSchema } from '../engine/types.js';
 import { configError, ConnectorError } from '../protocol/errors.js';
 import type { S3Object } from '../s3/settings.js';
 import type { Limiter } from './concurrency.js';
 import type { SourceContext } from './context.js';
 import { streamFiles } from './files.js';
-import { describeSample, stageSample } from './sample.js';
+import { csvFileColumns, decideCsvDialect } from './csv-dialect.js';
+import { describeSample, stageSample, type ColumnInfo } from './sample.js';
 import { settings } from '../settings.js';
 
 export const FILE_URL_COLUMN = '_ab_source_file_url';
@@ -46,17 +48,36 @@ export async function inferFileStreamSchema(context: SourceContext, stream: File
   const objects: S3Object[] = [];
   for await (const object of streamFiles(bucket, config.pathPrefix, stream, config.startDate)) objects.push(object);
   const sampled = newestFirst(objects).slice(0, schemaSampleFiles());
-  const perFile = await limiter.map(sampled, async (object) => {
+  // CSV: one dialect for the stream, from its newest file (sampled first), pinned for every other sample.
+  let dialectDecided: ((dialect: Promise<CsvDialect>) => void) | undefined;
+  const dialect = new Promise<CsvDialect>((resolve) => (dialectDecided = resolve));
+  dialect.catch(() => undefined);
+  const perFile = await limiter.map(sampled, async (object, index) => {
+    try {
+      return await describeFile(object, index);
+    } catch (error) {
+      // The other samples wait for the first one's dialect: they must not wait forever.
+      if (index === 0) dialectDecided!(Promise.reject(error));
+      throw error;
+    }
+  });
+  async function describeFile(object: S3Object, index: number) {
     const sample = await stageSample(bucket, staging, engine, object, stream.format, { rows: false });
     try {
-      const described = await describeSample(engine, sample, stream.format);
+      const format = stream.format;
+      let described: ColumnInfo[];
+      if (format.filetype === 'csv') {
+        if (index === 0) dialectDecided!(decideCsvDialect(engine, sample.staged, format));
+        const columns = await csvFileColumns(engine, sample.staged, format, await dialect);
+        described = columns.map((column) => ({ name: column.name, type: formatDuckType(column.type) }));
+      } else described = await describeSample(engine, sample, format);
       return described.map((column) => ({ name: column.name, type: parseColumnType(column.type, stream.name, column.name) }));
     } catch (error) {
       throw error instanceof ConnectorError ? error.withStream(stream.name) : error;
     } finally {
       await staging.release(sample.staged);
     }
-  });
+  }
   const columns = perFile.reduce((merged, fileColumns) => mergeFields(merged, fileColumns), [] as { name: string; type: DuckType }[]);
   return {
     columns,
