@@ -40,6 +40,8 @@ export class FaultProxy {
   failNext = 0;
   failStatus = 503;
   failCode = 'SlowDown';
+  /** Answer 412 PreconditionFailed to a GET whose If-Match is not the object's ETag, as S3 does (s3rver ignores If-Match). */
+  honorIfMatch = false;
   requests = 0;
   failedRequests = 0;
   bytesByKey = new Map<string, number>();
@@ -109,6 +111,13 @@ export class FaultProxy {
     const upstream = httpRequest(
       { host: this.target.hostname, port: this.target.port, method: incoming.method, path, headers: incoming.headers },
       (response) => {
+        const ifMatch = incoming.headers['if-match'];
+        if (this.honorIfMatch && ifMatch !== undefined && response.statusCode !== undefined && response.statusCode < 300 && response.headers.etag !== ifMatch) {
+          response.destroy();
+          outgoing.writeHead(412, { 'content-type': 'application/xml' });
+          outgoing.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-Match</Condition></Error>');
+          return;
+        }
         const headers = { ...response.headers };
         if (fault?.kind === 'cut' && !fault.contentLength) delete headers['content-length'];
         const count = (bytes: number) => this.bytesByKey.set(key, (this.bytesByKey.get(key) ?? 0) + bytes);
