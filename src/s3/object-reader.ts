@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConnectorError, transientError } from '../protocol/errors.js';
@@ -65,9 +65,13 @@ export async function readObjectBytes(bucket: Bucket, object: S3Object, range: B
 export async function downloadObject(bucket: Bucket, object: S3Object, path: string): Promise<number> {
   const handle = await open(path, 'w', 0o600);
   try {
-    const writer = new BatchedFileWriter(handle);
-    const bytes = await readObjectBytes(bucket, object, { start: 0, end: object.size - 1 }, (chunk) => writer.write(chunk));
-    await writer.flush();
+    // One positional write per chunk, awaited: a byte counts as reached only once it is on disk. As fast
+    // as pipeline() to a write stream here; batching into 1 MiB writes was slower (copies, waits).
+    let position = 0;
+    const bytes = await readObjectBytes(bucket, object, { start: 0, end: object.size - 1 }, async (chunk) => {
+      for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done, chunk.length - done, position + done)).bytesWritten;
+      position += chunk.length;
+    });
     const onDisk = (await handle.stat()).size;
     // Cannot differ after the checks above; kept because a wrong row is worse than a failed sync.
     if (onDisk !== object.size) throw new Error(`staged ${onDisk} bytes of s3://${bucket.name}/${object.key}, which was listed with ${object.size}`);
@@ -190,34 +194,4 @@ function bareEtag(etag: string): string {
 /** Exponential backoff with jitter, as the SDK's standard retry mode: 100 ms doubling, at most 20 s. */
 function backoffMs(attempt: number): number {
   return Math.min(20_000, 100 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-}
-
-/**
- * Appends chunks to a file in batches of about 1 MiB: a body arrives in 16-64
- * KiB chunks, and one write per batch keeps syscalls off the record path.
- */
-class BatchedFileWriter {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private position = 0;
-
-  constructor(private readonly handle: FileHandle) {}
-
-  async write(chunk: Buffer): Promise<void> {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= 1 << 20) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    let data = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    while (data.length > 0) {
-      const { bytesWritten } = await this.handle.write(data, 0, data.length, this.position);
-      this.position += bytesWritten;
-      data = data.subarray(bytesWritten);
-    }
-  }
 }
