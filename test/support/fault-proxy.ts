@@ -140,6 +140,8 @@ export class FaultProxy {
             count(part.length);
             if (fault!.kind === 'stall') {
               const rest = chunk.subarray(part.length);
+              // Headers go out even when the stall is before the first body byte.
+              outgoing.flushHeaders();
               outgoing.write(part);
               response.pause();
               this.hold(fault!.ms, () => {
