@@ -57,8 +57,8 @@ const MiB = 2 ** 20;
 const SETTINGS = {
   maxAttempts: wholeNumber('SOURCE_S3_MAX_ATTEMPTS', 1, 5, 'attempts', 100),
   connectTimeoutSeconds: wholeNumber('SOURCE_S3_CONNECT_TIMEOUT_SECONDS', 1, 10, 'seconds'),
-  firstByteTimeoutSeconds: wholeNumber('SOURCE_S3_FIRST_BYTE_TIMEOUT_SECONDS', 1, 120, 'seconds'),
-  idleTimeoutSeconds: wholeNumber('SOURCE_S3_IDLE_TIMEOUT_SECONDS', 1, 120, 'seconds'),
+  firstByteTimeoutSeconds: wholeNumber('SOURCE_S3_FIRST_BYTE_TIMEOUT_SECONDS', 1, 60, 'seconds'),
+  idleTimeoutSeconds: wholeNumber('SOURCE_S3_IDLE_TIMEOUT_SECONDS', 1, 60, 'seconds'),
   stagingDir: directory('SOURCE_S3_STAGING_DIR', tmpdir),
   // The sample grows to hold a long first record, up to 64 MiB; a larger start could never be cut.
   sampleBytes: wholeNumber('SOURCE_S3_SAMPLE_BYTES', 4096, MiB, 'bytes', 64 * MiB),

@@ -2,7 +2,16 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import type { Readable } from 'node:stream';
 import { createS3Client } from './client.js';
 import { mapAwsError, type AwsErrorContext } from './errors.js';
+import { readObjectBytes } from './object-reader.js';
 import type { S3Object, S3Settings, SecretSink } from './settings.js';
+
+/** What one GetObject answered, before its body is read. */
+export interface ObjectResponse {
+  body: Readable;
+  etag?: string;
+  contentLength?: number;
+  contentRange?: string;
+}
 
 /**
  * Lists and reads objects of one bucket. Every failure comes out as a
@@ -57,15 +66,23 @@ export class Bucket {
   }
 
   /**
-   * A stream of the object's bytes, or of bytes [start, end] (inclusive) when given.
-   * Errors while streaming are mapped too.
+   * One GetObject: the body of the object, or of bytes [start, end] (end
+   * inclusive; open-ended when absent), only if its ETag still is `ifMatch`.
+   * Request failures are mapped; the body is the caller's to read and check
+   * (see object-reader.ts, which does).
    */
-  async open(key: string, range?: { start: number; end: number }): Promise<Readable> {
+  async get(key: string, options: { range?: { start: number; end?: number }; ifMatch?: string } = {}): Promise<ObjectResponse> {
+    const { range, ifMatch } = options;
     let response;
     try {
       this.requests++;
       response = await this.client.send(
-        new GetObjectCommand({ Bucket: this.name, Key: key, Range: range === undefined ? undefined : `bytes=${range.start}-${range.end}` }),
+        new GetObjectCommand({
+          Bucket: this.name,
+          Key: key,
+          Range: range === undefined ? undefined : `bytes=${range.start}-${range.end ?? ''}`,
+          IfMatch: ifMatch,
+        }),
       );
     } catch (error) {
       throw mapAwsError(error, this.context({ operation: 'read', key }));
@@ -75,18 +92,24 @@ export class Bucket {
     body.on('data', (chunk: Buffer) => {
       this.bytesFetched += chunk.length;
     });
-    return body;
+    return {
+      body,
+      ...(response.ETag === undefined ? {} : { etag: response.ETag }),
+      ...(response.ContentLength === undefined ? {} : { contentLength: response.ContentLength }),
+      ...(response.ContentRange === undefined ? {} : { contentRange: response.ContentRange }),
+    };
   }
 
-  /** Bytes [start, end] (inclusive) of an object, in memory; for small reads such as a Parquet footer. */
-  async readRange(key: string, start: number, end: number): Promise<Buffer> {
-    const body = await this.open(key, { start, end });
+  /**
+   * Bytes [start, end] (inclusive) of a listed object, in memory; for small
+   * reads such as a Parquet footer or a text sample. Checked and resumed like
+   * a whole download (object-reader.ts).
+   */
+  async readRange(object: S3Object, start: number, end: number): Promise<Buffer> {
     const chunks: Buffer[] = [];
-    try {
-      for await (const chunk of body) chunks.push(chunk as Buffer);
-    } catch (error) {
-      throw mapAwsError(error, this.context({ operation: 'read', key }));
-    }
+    await readObjectBytes(this, object, { start, end }, async (chunk) => {
+      chunks.push(chunk);
+    });
     return Buffer.concat(chunks);
   }
 

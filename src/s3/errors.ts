@@ -68,6 +68,13 @@ export function mapAwsError(raw: unknown, context: AwsErrorContext): ConnectorEr
       `Cannot reach ${endpointName(context)} (${code})${attempts(error)}. Check endpoint (scheme, host, port) and that the server is running and reachable from this machine.${pathStyleHint}`,
     );
   }
+  if (error.name === 'TimeoutError' || code === 'TimeoutError') {
+    // Raised by the HTTP handler: no connection, no answer or a silent socket within the timeouts.
+    return make(
+      'transient_error',
+      `${endpointName(context)} did not answer in time${attempts(error)} while trying to ${context.operation} ${where(context)} (${timeoutKind(error.message)}). Try again later; the limits are SOURCE_S3_CONNECT_TIMEOUT_SECONDS, SOURCE_S3_FIRST_BYTE_TIMEOUT_SECONDS and SOURCE_S3_IDLE_TIMEOUT_SECONDS.`,
+    );
+  }
   if (NETWORK_TRANSIENT.has(code)) {
     return make('transient_error', `The connection to ${endpointName(context)} failed (${code})${attempts(error)} while trying to ${context.operation} ${where(context)}. Try again later.`);
   }
@@ -108,6 +115,12 @@ export function mapAwsError(raw: unknown, context: AwsErrorContext): ConnectorEr
       break;
     case 'InvalidObjectState':
       return make('config_error', `${where(context)} is archived (Glacier/Deep Archive) and cannot be read. Restore it, or exclude it from the stream's globs.`);
+    case 'PreconditionFailed':
+      // If-Match with the listed ETag failed: the object was rewritten after it was listed.
+      if (context.key !== undefined) {
+        return make('transient_error', `${where(context)} changed while being read (its ETag is no longer the listed one). Nothing of it was used; the next sync reads it again.`);
+      }
+      break;
     case 'InvalidRange':
       return make('transient_error', `${where(context)} changed size while being read. Run the sync again.`);
   }
@@ -125,6 +138,13 @@ export function mapAwsError(raw: unknown, context: AwsErrorContext): ConnectorEr
     return make('config_error', `S3 refused to ${context.operation} ${where(context)} (HTTP ${status}, ${code}): ${error.message ?? 'no details'}.`);
   }
   return make('system_error', `Unexpected error while trying to ${context.operation} ${where(context)}: ${code}: ${error.message ?? String(raw)}`);
+}
+
+function timeoutKind(message: string | undefined): string {
+  if (/establish a connection/.test(message ?? '')) return 'no connection';
+  if (/requestTimeout/.test(message ?? '')) return 'no response';
+  if (/inactivity/.test(message ?? '')) return 'the connection went silent';
+  return 'timed out';
 }
 
 function keyField(context: AwsErrorContext): string {

@@ -1,15 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
-import { createWriteStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import type { Bucket } from './bucket.js';
 import { configError, type ConnectorError } from '../protocol/errors.js';
 import { compressionOf, withoutCompressionSuffix } from './compression.js';
 import { readTextPrefix } from './text-prefix.js';
 import { mapAwsError } from './errors.js';
+import { downloadObject } from './object-reader.js';
 import type { S3Object } from './settings.js';
 import { settings } from '../settings.js';
 import { removeAbandonedStagingFolders, STAGING_FOLDER_PREFIX, writeOwnerRecord } from './staging-owner.js';
@@ -72,13 +71,10 @@ export class StagingArea {
   async download(bucket: Bucket, object: S3Object, at?: string): Promise<StagedFile> {
     const path = at ?? this.localPath(object.key);
     if (at !== undefined) await mkdir(dirname(at), { recursive: true, mode: 0o700 });
-    const body = await bucket.open(object.key);
-    let bytes = 0;
-    body.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-    });
+    let bytes: number;
     try {
-      await pipeline(body, createWriteStream(path, { mode: 0o600 }));
+      // Resumed from the byte reached on a network failure, and checked against the listed size and ETag.
+      bytes = await downloadObject(bucket, object, path);
     } catch (error) {
       await rm(path, { force: true });
       throw (await this.spaceError(error, bucket, object.key, object.size)) ?? mapAwsError(error, bucket.context({ operation: 'read', key: object.key }));
@@ -163,7 +159,7 @@ export class StagingArea {
     const start = Math.max(0, range.start);
     const end = Math.min(file.object.size - 1, range.end);
     if (end < start) return;
-    const bytes = await bucket.readRange(file.object.key, start, end);
+    const bytes = await bucket.readRange(file.object, start, end);
     file.bytesFetched += bytes.length;
     await this.write(file, start, bytes);
   }

@@ -25,14 +25,14 @@ export async function readTextPrefix(bucket: Bucket, object: S3Object, limit: nu
   const compression = compressionOf(object.key);
   if (compression === 'none') {
     const end = Math.min(object.size, limit) - 1;
-    const text = end < 0 ? Buffer.alloc(0) : await bucket.readRange(object.key, 0, end);
+    const text = end < 0 ? Buffer.alloc(0) : await bucket.readRange(object, 0, end);
     return { text, whole: object.size <= limit, fetched: text.length };
   }
   const decoder = prefixDecoder(compression, limit);
   let fetched = 0;
   let rangeBytes = FIRST_RANGE_BYTES;
   while (fetched < object.size && !decoder.full) {
-    const chunk = await bucket.readRange(object.key, fetched, Math.min(object.size, fetched + rangeBytes) - 1);
+    const chunk = await bucket.readRange(object, fetched, Math.min(object.size, fetched + rangeBytes) - 1);
     fetched += chunk.length;
     rangeBytes = Math.min(MAX_RANGE_BYTES, rangeBytes * 2);
     try {

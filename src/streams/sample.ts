@@ -50,7 +50,7 @@ export async function stageSample(
   const url = s3Url(bucket.name, object.key);
   if (object.size < 12) throw configError(`${url} is not a Parquet file: it is only ${object.size} bytes long.`);
   let tailStart = Math.max(0, object.size - PARQUET_TAIL_GUESS);
-  let tail = await bucket.readRange(object.key, tailStart, object.size - 1);
+  let tail = await bucket.readRange(object, tailStart, object.size - 1);
   if (tail.subarray(tail.length - 4).toString('latin1') !== PARQUET_MAGIC) {
     throw configError(`${url} is not a Parquet file (no PAR1 marker at its end). Check the stream's globs and format.`);
   }
@@ -60,7 +60,7 @@ export async function stageSample(
   const staged = await staging.sparse(bucket, object, options.at);
   staged.bytesFetched += tail.length;
   if (footerStart < tailStart) {
-    const rest = await bucket.readRange(object.key, footerStart, tailStart - 1);
+    const rest = await bucket.readRange(object, footerStart, tailStart - 1);
     staged.bytesFetched += rest.length;
     tail = Buffer.concat([rest, tail]);
     tailStart = footerStart;

@@ -99,3 +99,26 @@ describe('GlobMatcher', () => {
     expect(new GlobMatcher('', ['file.csv']).listPrefix).toBe('');
   });
 });
+
+describe('mapAwsError for reads that time out or meet a changed object', () => {
+  const reading = { operation: 'read' as const, bucket: 'data', key: 'a/b.csv', endpoint: 'http://store:9000' };
+
+  it('a timeout of the HTTP handler names the object and the timeout settings, even with code ETIMEDOUT', () => {
+    const raw = Object.assign(new Error('@smithy/node-http-handler - [ERROR] a request has exceeded the configured 1000 ms requestTimeout.'), {
+      name: 'TimeoutError',
+      code: 'ETIMEDOUT',
+      $metadata: { attempts: 3 },
+    });
+    const error = mapAwsError(raw, reading);
+    expect(error.failureType).toBe('transient_error');
+    expect(error.message).toBe(
+      'http://store:9000 did not answer in time after 3 attempts while trying to read s3://data/a/b.csv (no response). Try again later; the limits are SOURCE_S3_CONNECT_TIMEOUT_SECONDS, SOURCE_S3_FIRST_BYTE_TIMEOUT_SECONDS and SOURCE_S3_IDLE_TIMEOUT_SECONDS.',
+    );
+  });
+
+  it('412 PreconditionFailed (If-Match with the listed ETag) says the object changed while being read', () => {
+    const error = mapAwsError(serviceError('PreconditionFailed', 412), reading);
+    expect(error.failureType).toBe('transient_error');
+    expect(error.message).toContain('s3://data/a/b.csv changed while being read');
+  });
+});

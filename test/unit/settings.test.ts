@@ -8,8 +8,8 @@ describe('readSettings', () => {
     expect(readSettings({})).toEqual({
       maxAttempts: 5,
       connectTimeoutSeconds: 10,
-      firstByteTimeoutSeconds: 120,
-      idleTimeoutSeconds: 120,
+      firstByteTimeoutSeconds: 60,
+      idleTimeoutSeconds: 60,
       stagingDir: tmpdir(),
       sampleBytes: 1048576,
       sampleRowGroupBytes: 67108864,
