@@ -18,9 +18,10 @@ for (const name of ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_
 
 /** Commands are loaded on demand: `spec` should not pay for loading DuckDB and the AWS SDK. */
 async function run(invocation: Invocation): Promise<number | void> {
-  // spec needs no setting (Airbyte runs it to draw the config form); every
-  // other command checks them all first, so a bad one fails before any work.
-  if (invocation.command !== 'spec' && invocation.command !== 'version') settings();
+  // spec needs no setting (Airbyte runs it to draw the config form); check
+  // answers a bad one with CONNECTION_STATUS FAILED (its contract); every other
+  // command checks them all first, so a bad one fails before any work.
+  if (invocation.command !== 'spec' && invocation.command !== 'version' && invocation.command !== 'check') settings();
   switch (invocation.command) {
     case 'version':
       // Plain text, like other CLIs: for people and scripts, never sent by an orchestrator.

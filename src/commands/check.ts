@@ -3,6 +3,7 @@ import type { ResolvedConfig } from '../config/resolved.js';
 import { asConnectorError, configError, type ConnectorError } from '../protocol/errors.js';
 import { connectionStatusMessage } from '../protocol/messages.js';
 import type { OutputWriter } from '../protocol/output.js';
+import { settings } from '../settings.js';
 import { checkStream, type StreamCheck } from '../streams/check-stream.js';
 import { SourceContext } from '../streams/context.js';
 
@@ -12,6 +13,7 @@ import { SourceContext } from '../streams/context.js';
  */
 export async function checkCommand(configPath: string, out: OutputWriter): Promise<void> {
   try {
+    settings();
     const { config, warnings } = await loadConfig(configPath, out.redactor);
     for (const warning of warnings) await out.log('WARN', warning);
     const results = await checkConnection(config, out);

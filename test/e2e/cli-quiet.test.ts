@@ -140,9 +140,12 @@ describe('SOURCE_S3_* settings', () => {
       ['SOURCE_S3_DUCKDB_THREADS', '99999999999999999999', 'a whole number of threads, from 1 to 256'],
     ];
     for (const [name, value, accepts] of cases) {
+      // check answers with CONNECTION_STATUS FAILED and exits 0, as for any problem a person must fix.
       const result = await runCli(['check', '--config', writeTempFile('config.json', config)], { env: { [name]: value } });
-      expect(result.code).toBe(1);
-      expect(errorTrace(result).message).toContain(`${name} must be ${accepts} (got "${value}")`);
+      expect(result.code).toBe(0);
+      const status = result.messages.find((message) => message.type === 'CONNECTION_STATUS')?.connectionStatus as { status: string; message: string } | undefined;
+      expect(status?.status).toBe('FAILED');
+      expect(status?.message).toContain(`${name} must be ${accepts} (got "${value}")`);
     }
   });
 

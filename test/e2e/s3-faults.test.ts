@@ -304,6 +304,9 @@ describe('samples', () => {
 describe('timeout settings', () => {
   it.each(['SOURCE_S3_CONNECT_TIMEOUT_SECONDS', 'SOURCE_S3_FIRST_BYTE_TIMEOUT_SECONDS', 'SOURCE_S3_IDLE_TIMEOUT_SECONDS'])('%s=0 answers FAILED naming it', async (variable) => {
     const result = await runCli(['check', '--config', writeTempFile('config.json', localConfig())], { env: { [variable]: '0' } });
-    expect(onlyMessage(result, 'CONNECTION_STATUS').connectionStatus).toEqual({ status: 'FAILED', message: `${variable} must be a whole number of seconds, 1 or more (got "0").` });
+    expect(result.code).toBe(0);
+    const { status, message } = onlyMessage(result, 'CONNECTION_STATUS').connectionStatus as { status: string; message: string };
+    expect(status).toBe('FAILED');
+    expect(message).toContain(`${variable} must be a whole number of seconds, 1 or more (got "0")`);
   });
 });
