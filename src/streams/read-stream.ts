@@ -177,6 +177,9 @@ async function leaveOutRepeatedHeaders(
   plan: JsonSchema[],
 ): Promise<string | undefined> {
   if (dialect === undefined || columns === undefined || !dialect.header || columns.length === 0) return where;
+  // Columns read in DuckDB's own types (no catalog columns): a repeated header cannot parse as, say, an
+  // integer, so it fails the read like any malformed row; comparing it would fail on the cast instead.
+  if (!columns.every((column) => column.type.kind === 'primitive' && column.type.name === 'VARCHAR')) return where;
   const isHeader = columns.map((column) => `${sqlIdentifier(column.name)} IS NOT DISTINCT FROM ${sqlString(column.name)}`).join(' AND ');
   const withoutHeaders = `NOT (${isHeader})${where === undefined ? '' : ` AND ${where}`}`;
   // Typed catalog columns: a repeated header is left out without a second pass over the file.

@@ -122,18 +122,20 @@ function rangesAsked(key: string): string[] {
 
 const forever = 1_000;
 const MID = 300_000;
+// Faults target the download of the object (a GET to its end), not the sample read first to decide
+// the CSV stream's dialect: `{ get: key, download: true }`.
 
 describe('a stall', () => {
   it('before the first byte, once: the GET is tried again and every row arrives once', async () => {
     const key = keyFor('stall-head');
-    const rule = proxy.inject({ get: key }, { kind: 'stall' });
+    const rule = proxy.inject({ get: key, download: true }, { kind: 'stall' });
     expectEveryRowOnce(await readThroughProxy(key), key);
     expect(rule.hits).toBe(1);
   });
 
   it('before the first byte, every time: transient_error naming the object, after the attempts', async () => {
     const key = keyFor('stall-head-always');
-    const rule = proxy.inject({ get: key }, { kind: 'stall' }, forever);
+    const rule = proxy.inject({ get: key, download: true }, { kind: 'stall' }, forever);
     const message = expectFailedOn(await readThroughProxy(key), key);
     expect(message).toMatch(/did not answer in time after 2 attempts/);
     expect(message).toContain('SOURCE_S3_FIRST_BYTE_TIMEOUT_SECONDS');
@@ -142,7 +144,7 @@ describe('a stall', () => {
 
   it('mid-body, once: resumed from the byte reached with a ranged GET of the listed version', async () => {
     const key = keyFor('stall-body');
-    proxy.inject({ get: key }, { kind: 'stall', afterBytes: MID });
+    proxy.inject({ get: key, download: true }, { kind: 'stall', afterBytes: MID });
     const result = await readThroughProxy(key);
     expectEveryRowOnce(result, key);
     const ranges = rangesAsked(key);
@@ -160,7 +162,7 @@ describe('a stall', () => {
 
   it('mid-body, every time: our own idle timeout ends it, then transient_error', async () => {
     const key = keyFor('stall-body-always');
-    proxy.inject({ get: key }, { kind: 'stall', afterBytes: MID }, forever);
+    proxy.inject({ get: key, download: true }, { kind: 'stall', afterBytes: MID }, forever);
     // The handler's socket timeout is the larger of the two (30 s here): the 1 s can only be ours.
     const message = expectFailedOn(await readThroughProxy(key, { SOURCE_S3_FIRST_BYTE_TIMEOUT_SECONDS: '30' }), key);
     expect(message).toMatch(/the body stalled \(no data for 1 s, SOURCE_S3_IDLE_TIMEOUT_SECONDS\) at byte \d+ of \d+, after 2 attempts/);
@@ -168,7 +170,7 @@ describe('a stall', () => {
 
   it('after the headers, before the first body byte, every time: the first-byte timeout ends it', async () => {
     const key = keyFor('stall-body-always');
-    proxy.inject({ get: key }, { kind: 'stall', afterBytes: 0 }, forever);
+    proxy.inject({ get: key, download: true }, { kind: 'stall', afterBytes: 0 }, forever);
     const message = expectFailedOn(await readThroughProxy(key, { SOURCE_S3_IDLE_TIMEOUT_SECONDS: '30' }), key);
     expect(message).toContain('the body stalled (no data for 1 s, SOURCE_S3_FIRST_BYTE_TIMEOUT_SECONDS) at byte 0 of');
   });
@@ -177,14 +179,14 @@ describe('a stall', () => {
 describe('a short body', () => {
   it('without Content-Length, once: not taken for the whole object; resumed, every row once', async () => {
     const key = keyFor('short');
-    proxy.inject({ get: key }, { kind: 'cut', afterBytes: MID, contentLength: false });
+    proxy.inject({ get: key, download: true }, { kind: 'cut', afterBytes: MID, contentLength: false });
     expectEveryRowOnce(await readThroughProxy(key), key);
     expect(rangesAsked(key)).toEqual(['', `bytes=${MID}-`]);
   });
 
   it('without Content-Length, every time: transient_error with the byte reached and the listed size', async () => {
     const key = keyFor('short-always');
-    proxy.inject({ get: key }, { kind: 'cut', afterBytes: MID, contentLength: false }, forever);
+    proxy.inject({ get: key, download: true }, { kind: 'cut', afterBytes: MID, contentLength: false }, forever);
     const message = expectFailedOn(await readThroughProxy(key), key);
     // The second attempt resumed at MID and was cut MID bytes later too.
     expect(message).toContain(`the body ended at byte ${2 * MID} of ${Buffer.byteLength(CSV)}, after 2 attempts`);
@@ -192,7 +194,7 @@ describe('a short body', () => {
 
   it('with a Content-Length it does not keep, once: resumed, every row once', async () => {
     const key = keyFor('lying');
-    proxy.inject({ get: key }, { kind: 'cut', afterBytes: MID, contentLength: true });
+    proxy.inject({ get: key, download: true }, { kind: 'cut', afterBytes: MID, contentLength: true });
     expectEveryRowOnce(await readThroughProxy(key), key);
     const ranges = rangesAsked(key);
     expect(ranges.length).toBe(2);
@@ -202,7 +204,7 @@ describe('a short body', () => {
 
   it('with a Content-Length it does not keep, every time: transient_error', async () => {
     const key = keyFor('lying-always');
-    proxy.inject({ get: key }, { kind: 'cut', afterBytes: MID, contentLength: true }, forever);
+    proxy.inject({ get: key, download: true }, { kind: 'cut', afterBytes: MID, contentLength: true }, forever);
     const message = expectFailedOn(await readThroughProxy(key), key);
     expect(message).toMatch(/at byte \d+ of \d+, after 2 attempts/);
   });
@@ -211,7 +213,7 @@ describe('a short body', () => {
 describe('a connection reset mid-body', () => {
   it('once: resumed from the byte reached, every row exactly once', async () => {
     const key = keyFor('reset');
-    proxy.inject({ get: key }, { kind: 'reset', afterBytes: MID });
+    proxy.inject({ get: key, download: true }, { kind: 'reset', afterBytes: MID });
     expectEveryRowOnce(await readThroughProxy(key), key);
     const ranges = rangesAsked(key);
     expect(ranges.length).toBe(2);
@@ -220,7 +222,7 @@ describe('a connection reset mid-body', () => {
 
   it('several times within the attempts: each resume goes on from where the last one stopped', async () => {
     const key = keyFor('reset');
-    proxy.inject({ get: key }, { kind: 'reset', afterBytes: 100_000 }, 3);
+    proxy.inject({ get: key, download: true }, { kind: 'reset', afterBytes: 100_000 }, 3);
     expectEveryRowOnce(await readThroughProxy(key, { SOURCE_S3_MAX_ATTEMPTS: '4' }), key);
     const starts = rangesAsked(key).map((range) => Number(/^bytes=(\d+)-$/.exec(range)?.[1] ?? 0));
     expect(starts.length).toBe(4);
@@ -229,13 +231,13 @@ describe('a connection reset mid-body', () => {
 
   it('every time: transient_error saying the connection was reset', async () => {
     const key = keyFor('reset-always');
-    proxy.inject({ get: key }, { kind: 'reset', afterBytes: MID }, forever);
+    proxy.inject({ get: key, download: true }, { kind: 'reset', afterBytes: MID }, forever);
     const message = expectFailedOn(await readThroughProxy(key), key);
     expect(message).toMatch(/connection was reset .* at byte \d+ of \d+, after 2 attempts/);
   });
 
   it('in a Parquet file: the resumed bytes make the same file, every row once', async () => {
-    proxy.inject({ get: PARQUET }, { kind: 'reset', afterBytes: 50_000 });
+    proxy.inject({ get: PARQUET, download: true }, { kind: 'reset', afterBytes: 50_000 });
     const config = configWith([{ name: 'f', globs: [PARQUET], format: { filetype: 'parquet' } }], { endpoint: proxied.endpoint() });
     const result = await read(config, catalog, undefined, FAST);
     expectEveryRowOnce(result, PARQUET, PARQUET_ROWS);
@@ -246,7 +248,7 @@ describe('a connection reset mid-body', () => {
 describe('an object rewritten after it was listed', () => {
   it('before it is read, on a store that ignores If-Match (s3rver): transient_error saying it changed, and no row of either version', async () => {
     const key = keyFor('rewritten');
-    proxy.inject({ get: key }, { kind: 'before', run: () => putObject(client, key, rowsCsv(10, 'new')) });
+    proxy.inject({ get: key, download: true }, { kind: 'before', run: () => putObject(client, key, rowsCsv(10, 'new')) });
     const message = expectFailedOn(await readThroughProxy(key), key);
     expect(message).toContain('changed while being read');
     expect(message).toMatch(/ETag/);
@@ -255,15 +257,15 @@ describe('an object rewritten after it was listed', () => {
   it('on a store that honours If-Match (as S3 does: 412): the same transient_error', async () => {
     const key = keyFor('rewritten-412');
     proxy.honorIfMatch = true;
-    proxy.inject({ get: key }, { kind: 'before', run: () => putObject(client, key, rowsCsv(10, 'new')) });
+    proxy.inject({ get: key, download: true }, { kind: 'before', run: () => putObject(client, key, rowsCsv(10, 'new')) });
     const message = expectFailedOn(await readThroughProxy(key), key);
     expect(message).toContain('changed while being read (its ETag is no longer the listed one)');
   });
 
   it('between a reset and the resumed GET: the bytes of two versions are never mixed', async () => {
     const key = keyFor('rewritten-mid');
-    proxy.inject({ get: key }, { kind: 'reset', afterBytes: MID });
-    proxy.inject({ get: key }, { kind: 'before', run: () => putObject(client, key, rowsCsv(ROWS, 'new')) });
+    proxy.inject({ get: key, download: true }, { kind: 'reset', afterBytes: MID });
+    proxy.inject({ get: key, download: true }, { kind: 'before', run: () => putObject(client, key, rowsCsv(ROWS, 'new')) });
     const message = expectFailedOn(await readThroughProxy(key), key);
     expect(message).toContain('changed while being read');
   });

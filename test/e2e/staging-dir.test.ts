@@ -61,7 +61,7 @@ describe('a full staging disk', () => {
     expect(error.failure_type).toBe('config_error');
     expect(error.message).toMatch(
       new RegExp(
-        `^No space left to stage s3://${BUCKET}/${key.replace(/\//g, '\\/')}: it needs 3\\.0 MiB and the staging directory ${dir} \\(SOURCE_S3_STAGING_DIR\\) has (\\d+\\.\\d KiB|\\d+ bytes|1\\.0 MiB) free\\. Set SOURCE_S3_STAGING_DIR to a volume`,
+        `^No space left to stage s3://${BUCKET}/${key.replace(/\//g, '\\/')}: it needs (3\\.0 MiB|\\d+\\.\\d KiB) and the staging directory ${dir} \\(SOURCE_S3_STAGING_DIR\\) has (\\d+\\.\\d KiB|\\d+ bytes|1\\.0 MiB) free\\. Set SOURCE_S3_STAGING_DIR to a volume`,
       ),
     );
     expect(messages.some((message) => message.type === 'RECORD')).toBe(false);

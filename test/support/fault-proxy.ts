@@ -17,8 +17,11 @@ export type Fault =
   | { kind: 'reset'; afterBytes: number }
   | { kind: 'before'; run: () => Promise<void> };
 
-/** GETs of one key, or ListObjects requests. */
-export type FaultTarget = { get: string } | 'list';
+/**
+ * GETs of one key, or ListObjects requests. With `download`, only the GETs that fetch the object
+ * from some byte to its end (no Range, or `bytes=N-`), not the closed ranges samples and footers use.
+ */
+export type FaultTarget = { get: string; download?: boolean } | 'list';
 
 export interface FaultRule {
   target: FaultTarget;
@@ -72,7 +75,8 @@ export class FaultProxy {
         return;
       }
       const path = incoming.url ?? '/';
-      const rule = this.takeRule(incoming.method ?? 'GET', path);
+      const range = incoming.headers.range;
+      const rule = this.takeRule(incoming.method ?? 'GET', path, typeof range === 'string' ? range : undefined);
       this.pass(incoming, outgoing, path, rule?.fault).catch(() => outgoing.destroy());
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -90,13 +94,16 @@ export class FaultProxy {
     this.rules = [];
   }
 
-  private takeRule(method: string, path: string): FaultRule | undefined {
+  private takeRule(method: string, path: string, range: string | undefined): FaultRule | undefined {
     if (method !== 'GET') return undefined;
+    const toEnd = range === undefined || /^bytes=\d+-$/.test(range);
     const [pathname = '', query = ''] = path.split('?');
     const key = decodeURIComponent(pathname);
     const isList = /(^|&)list-type=2(&|$)/.test(query);
     const rule = this.rules.find(
-      (candidate) => candidate.remaining > 0 && (candidate.target === 'list' ? isList : !isList && key.endsWith(`/${candidate.target.get}`)),
+      (candidate) =>
+        candidate.remaining > 0 &&
+        (candidate.target === 'list' ? isList : !isList && key.endsWith(`/${candidate.target.get}`) && (candidate.target.download !== true || toEnd)),
     );
     if (rule === undefined) return undefined;
     rule.remaining--;
