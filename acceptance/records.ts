@@ -238,7 +238,13 @@ export function cursorAfterStateViolations(messages: Message[], catalog: Configu
     if (stateValue === undefined) continue;
     const recordValue = cursor.reduce<Json>((node, key) => node?.[key], record.data);
     compared += 1;
-    if (comparableCursor(recordValue) > comparableCursor(stateValue)) violations.push(`${record.stream}: a record's cursor ${JSON.stringify(recordValue)} is after the state's ${JSON.stringify(stateValue)} (at ${path.join('.')})`);
+    const [fromRecord, fromState] = [comparableCursor(recordValue), comparableCursor(stateValue)];
+    // CAT parses both sides the same way: a state value of another kind (say, a date-time with a suffix) fails it.
+    if (typeof fromRecord !== typeof fromState) {
+      violations.push(`${record.stream}: the state's value ${JSON.stringify(stateValue)} (at ${path.join('.')}) is not comparable with a record's cursor ${JSON.stringify(recordValue)}`);
+      continue;
+    }
+    if (fromRecord > fromState) violations.push(`${record.stream}: a record's cursor ${JSON.stringify(recordValue)} is after the state's ${JSON.stringify(stateValue)} (at ${path.join('.')})`);
   }
   return { violations, compared };
 }

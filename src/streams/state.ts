@@ -44,6 +44,12 @@ export interface FileStreamStateBlob {
    */
   history_cutoff?: string;
   history_cutoff_key?: string;
+  /**
+   * The last-modified time (ISO 8601) of the newest file in history, or of the history cutoff: the
+   * file cursor's value as a plain date-time, for tools that read a cursor out of the state (Airbyte's
+   * CAT 0.11.5 looks it up at `cursor_paths`). Written for them only; never read back.
+   */
+  latest_file_modified?: string;
   /** Column cursor: rows below it are not read again (the filter of the next sync). */
   cursor?: unknown;
   /**
@@ -281,6 +287,8 @@ export class StreamState {
     if (final && this.fullRefresh) return { version: 1, cursor_field: this.cursorField, history: {} };
     const history: Record<string, string> = {};
     for (const [key, { time, version }] of this.history) history[key] = version === undefined ? new Date(time).toISOString() : `${new Date(time).toISOString()}|${version}`;
+    let latest = this.historyCutoff?.time;
+    for (const { time } of this.history.values()) if (latest === undefined || time > latest) latest = time;
     const moved = final && this.pendingCursor !== undefined;
     const cursor = moved ? this.pendingCursor : this.cursor;
     const boundary = moved ? this.pendingBoundary : this.boundary;
@@ -289,6 +297,7 @@ export class StreamState {
       cursor_field: this.cursorField,
       history,
       ...(this.historyCutoff === undefined ? {} : { history_cutoff: new Date(this.historyCutoff.time).toISOString(), history_cutoff_key: this.historyCutoff.key }),
+      ...(latest === undefined ? {} : { latest_file_modified: new Date(latest).toISOString() }),
       ...(cursor === undefined ? {} : { cursor }),
       ...(cursor === undefined || boundary === undefined ? {} : { cursor_boundary: boundary }),
       ...(!final && this.pendingCursor !== undefined ? { pending_cursor: this.pendingCursor } : {}),

@@ -172,6 +172,12 @@ describe('cursor against state (CAT 0.11.5 cursor_paths)', () => {
     expect(cursorAfterStateViolations(messages('2024-02-29T00:00:00', '2024-02-28 23:59:59'), catalog, { q: ['cursor'] }).violations).toHaveLength(1);
   });
 
+  it('flags a state value CAT could not compare with the records (a date-time with a suffix)', () => {
+    const { violations } = cursorAfterStateViolations(messages('2024-02-28T23:59:59', '2024-02-28T23:59:59.000Z|121:abc'), catalog, { q: ['cursor'] });
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toContain('not comparable');
+  });
+
   it('compares nothing when the path is not in the state (the default path is the cursor field)', () => {
     expect(cursorAfterStateViolations(messages('2024-02-29T00:00:00', '2024-02-28 23:59:59'), catalog).compared).toBe(0);
   });
