@@ -34,13 +34,17 @@ export async function withAnyLineEndings<T>(staged: StagedFile, work: (path: str
 const LIKELY_DELIMITERS = [',', ';', '\t', '|'];
 const DELIMITER_NAMES: Record<string, string> = { ',': 'comma', ';': 'semicolon', '\t': 'tab', '|': 'pipe' };
 
+/** RFC 4180's quote character, and Airbyte's default. */
+const DEFAULT_QUOTE = '"';
+
 const sniffedChar = (value: unknown): string => {
   const text = typeof value === 'string' ? value : '';
   return text === '(empty)' ? '' : text;
 };
 
 /**
- * The stream's dialect: what the format sets explicitly, the rest from
+ * The stream's dialect: what the format sets explicitly; the quote `"` and
+ * its doubling as escape when not set; the delimiter and date formats from
  * DuckDB's sniffer over one staged sample (the stream's newest file, the one
  * discover samples first). Deterministic for a given sample; discover, check
  * and read all call this, then parse every file with the result.
@@ -58,12 +62,14 @@ export async function decideCsvDialect(engine: Engine, sample: StagedFile, forma
     ...(format.columnNames === undefined ? {} : { columnNames: format.columnNames }),
   };
   const [row] = await withAnyLineEndings(sample, (path) => engineCall(sample, format, () => engine.all(sniffCsvSql(path, fixed))));
-  const sniffedQuote = sniffedChar(row?.Quote);
-  // No quote in the sample makes DuckDB's sniffer answer "no quoting"; a quoted field past the sample
-  // would then split. RFC 4180's quote is the safe default when the sample has no quote character at all.
-  const quote = format.quoteChar ?? (sniffedQuote === '' && !(await holdsByte(sample.path, 0x22)) ? '"' : sniffedQuote);
-  const sniffedEscape = sniffedChar(row?.Escape);
-  const escape = format.escapeChar ?? (sniffedEscape === '' ? quote : sniffedEscape);
+  // Quote and escape are never taken from the sniffer: it answers "no quoting" for a sample with one
+  // stray quote (and a backslash escape for a sample with \"), and either would change values in
+  // every other file of the stream (literal quotes kept, C:\dir read as C:dir). RFC 4180's `"`,
+  // doubled to escape itself (Airbyte's default too), unless the format says otherwise; a file that
+  // does not follow it then fails on the row, naming format.quote_char and format.escape_char.
+  // The delimiter is still sniffed (quote-free readings included): a wrong one fails loudly.
+  const quote = format.quoteChar ?? DEFAULT_QUOTE;
+  const escape = format.escapeChar ?? quote;
   const dialect: CsvDialect = {
     delimiter: format.delimiter ?? (sniffedChar(row?.Delimiter) || ','),
     quote,
@@ -134,10 +140,4 @@ async function firstBytes(path: string, count: number): Promise<Buffer> {
   } finally {
     await handle.close();
   }
-}
-
-/** Whether a (small, staged sample) file holds a byte. */
-async function holdsByte(path: string, byte: number): Promise<boolean> {
-  const { readFile } = await import('node:fs/promises');
-  return (await readFile(path)).includes(byte);
 }
