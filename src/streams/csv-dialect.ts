@@ -1,8 +1,8 @@
 import { open, rm } from 'node:fs/promises';
-import { sniffCsvSql, type CsvColumn, type CsvDialect } from '../engine/csv-dialect.js';
+import { csvReaderSql, doubleColumnsDigitsSql, fullParseSql, sniffCsvSql, type CsvColumn, type CsvDialect } from '../engine/csv-dialect.js';
 import type { Engine, Row } from '../engine/engine.js';
 import type { CsvFormat } from '../engine/formats.js';
-import { parseDuckType } from '../engine/types.js';
+import { parseDuckType, type DuckType } from '../engine/types.js';
 import { configError, ConnectorError } from '../protocol/errors.js';
 import { copyWithUnixLineEndings } from './line-endings.js';
 import type { StagedFile } from '../s3/staging.js';
@@ -93,10 +93,72 @@ export async function decideCsvDialect(engine: Engine, sample: StagedFile, forma
  */
 export async function csvFileColumns(engine: Engine, staged: StagedFile, format: CsvFormat, dialect: CsvDialect, sampleRows?: number): Promise<CsvColumn[]> {
   await refuseOtherFormats(staged, format);
-  const [row] = await withAnyLineEndings(staged, (path) => engineCall(staged, format, () => engine.all(sniffCsvSql(path, dialect, sampleRows))));
+  const [row] = await withAnyLineEndings(staged, (path) => engineCall(staged, format, () => engine.all(sniffCsvSql(path, dialect, sampleRows)))).catch(async (error: unknown) => {
+    throw (await rowErrorBehindSniffFailure(engine, staged, format, dialect, error)) ?? error;
+  });
   const columns = sniffedColumns(row).map((column) => ({ name: column.name, type: parseDuckType(column.type) }));
   refuseOneColumnReading(staged, columns, dialect);
-  return columns;
+  // With sampleRows the caller reads values as text and only needs the names.
+  return sampleRows === undefined ? exactNumberTypes(engine, staged, format, dialect, columns) : columns;
+}
+
+/**
+ * DuckDB's sniffer gives up on a file whose quote never closes ("Error when
+ * sniffing file", naming no line), even with ignore_errors. Parsing it
+ * strictly, every field as text, makes DuckDB name the row instead; undefined
+ * when that parse passes (the sniffer failed for another reason).
+ */
+async function rowErrorBehindSniffFailure(engine: Engine, staged: StagedFile, format: CsvFormat, dialect: CsvDialect, error: unknown): Promise<unknown> {
+  const detail = error instanceof ConnectorError ? (error.internalMessage ?? error.message) : String(error);
+  if (!/Error when sniffing file/i.test(detail)) return undefined;
+  const count = dialect.columnNames?.length ?? (await firstRecordFieldCount(staged.path, { ...format, quoteChar: dialect.quote, escapeChar: dialect.escape }, dialect.delimiter));
+  if (count === 0) return undefined;
+  const text: CsvColumn[] = Array.from({ length: count }, (_, index) => ({ name: `c${index + 1}`, type: { kind: 'primitive', name: 'VARCHAR' } }));
+  try {
+    await withAnyLineEndings(staged, (path) => engineCall(staged, format, () => engine.all(fullParseSql(csvReaderSql(path, { ...dialect, columnNames: undefined }, text), []))));
+  } catch (rowError) {
+    return rowError;
+  }
+  return undefined;
+}
+
+/** Fields of the file's first line past skip_rows (its header), split as the dialect splits them. */
+async function firstRecordFieldCount(path: string, format: CsvFormat, delimiter: string): Promise<number> {
+  const head = await firstBytes(path, 1 << 20);
+  const text = (format.encoding === 'utf-16' ? head.toString('utf16le') : head.toString(format.encoding === 'latin-1' ? 'latin1' : 'utf8')).replace(/^\uFEFF/, '');
+  const lines = text.split('\n').slice(format.skipRows);
+  const first = lines[0]?.replace(/\r$/, '') ?? '';
+  if (first === '') return 0;
+  let fields = 1;
+  let inQuotes = false;
+  for (const char of first) {
+    if (format.quoteChar !== '' && char === format.quoteChar) inQuotes = !inQuotes;
+    else if (!inQuotes && char === delimiter) fields++;
+  }
+  return fields;
+}
+
+const HUGEINT: DuckType = { kind: 'primitive', name: 'HUGEINT' };
+const TEXT: DuckType = { kind: 'primitive', name: 'VARCHAR' };
+
+/**
+ * DuckDB's sniffer types integers past BIGINT as DOUBLE (it cannot be asked
+ * for HUGEINT), which rounds 12345678901234567890 to 1.2345678901234567e19.
+ * A DOUBLE column whose values are all integers is HUGEINT when they fit, text
+ * past it (every digit kept); one holding a decimal with more significant
+ * digits than a DOUBLE holds (0.12345678901234567890) is text too.
+ */
+async function exactNumberTypes(engine: Engine, staged: StagedFile, format: CsvFormat, dialect: CsvDialect, columns: CsvColumn[]): Promise<CsvColumn[]> {
+  const doubles = columns.filter((column) => column.type.kind === 'primitive' && column.type.name === 'DOUBLE').map((column) => column.name);
+  if (doubles.length === 0) return columns;
+  const [row] = await withAnyLineEndings(staged, (path) => engineCall(staged, format, () => engine.all(doubleColumnsDigitsSql(path, dialect, columns, doubles))));
+  const exact = new Map<string, DuckType>();
+  doubles.forEach((name, index) => {
+    const integers = row?.[`i${index}`] === true;
+    if (integers) exact.set(name, row?.[`h${index}`] === true ? HUGEINT : TEXT);
+    else if (row?.[`p${index}`] === true) exact.set(name, TEXT);
+  });
+  return columns.map((column) => ({ ...column, type: exact.get(column.name) ?? column.type }));
 }
 
 function sniffedColumns(row: Row | undefined): { name: string; type: string }[] {

@@ -1,7 +1,7 @@
 import type { FileFormat } from '../engine/formats.js';
 import type { Engine, Row } from '../engine/engine.js';
 import { readerSql } from '../engine/readers.js';
-import { recordCut } from '../engine/record-boundary.js';
+import { recordCut, type RecordCut } from '../engine/record-boundary.js';
 import { sqlIdentifier, sqlString } from '../engine/sql.js';
 import { formatDuckType, parseDuckType, type DuckType } from '../engine/types.js';
 import { configError, ConnectorError } from '../protocol/errors.js';
@@ -99,12 +99,22 @@ const OPEN_QUOTE_RECORD_FACTOR = 4;
  */
 function sampleCut(sample: Buffer, format: FileFormat, url: string, lastTry: boolean): number {
   const cut = recordCut(sample, format);
-  const tail = sample.length - cut.end;
-  if (cut.openQuote === undefined || tail <= OPEN_QUOTE_TAIL_BYTES || tail <= OPEN_QUOTE_RECORD_FACTOR * cut.longestRecord) return cut.end;
+  if (cut.openQuote === undefined || !isSuspectOpenQuote(cut, sample.length)) return cut.end;
   if (!lastTry) return 0;
-  throw configError(
-    `${url} could not be read as CSV: a quote opened at line ${cut.openQuote.line} is not closed within the first ${sample.length} bytes (a stray quote, or a file cut off mid-row). ${QUOTING_FIX}.`,
-  );
+  throw configError(`${url} could not be read as CSV: ${unclosedQuoteReason(cut.openQuote.line, sample.length)}`);
+}
+
+/** Whether a quote open at the end of `length` bytes opened too far back to be a normal record running on. */
+export function isSuspectOpenQuote(cut: RecordCut, length: number): boolean {
+  const tail = length - cut.end;
+  return cut.openQuote !== undefined && tail > OPEN_QUOTE_TAIL_BYTES && tail > OPEN_QUOTE_RECORD_FACTOR * cut.longestRecord;
+}
+
+/** An unclosed quote, said as for a row: at the end of the file (`scanned` undefined), or within its first `scanned` bytes. */
+export function unclosedQuoteReason(line: number, scanned?: number): string {
+  const what =
+    scanned === undefined ? `line ${line} has a quoted field that is never closed` : `a quote opened at line ${line} is not closed within the first ${scanned} bytes`;
+  return `${what} (a stray quote, or a file cut off mid-row). ${QUOTING_FIX}.`;
 }
 
 /** Byte range of the first row group's column chunks, from the staged footer. */
