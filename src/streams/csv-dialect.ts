@@ -8,6 +8,7 @@ import { copyWithUnixLineEndings } from './line-endings.js';
 import type { StagedFile } from '../s3/staging.js';
 import { s3Url } from './files.js';
 import { engineCall } from './sample.js';
+import { recordCut } from '../engine/record-boundary.js';
 
 /**
  * Runs DuckDB work on a staged CSV file; when DuckDB cannot parse it and the
@@ -93,7 +94,20 @@ export async function decideCsvDialect(engine: Engine, sample: StagedFile, forma
  */
 export async function csvFileColumns(engine: Engine, staged: StagedFile, format: CsvFormat, dialect: CsvDialect, sampleRows?: number): Promise<CsvColumn[]> {
   await refuseOtherFormats(staged, format);
-  const [row] = await withAnyLineEndings(staged, (path) => engineCall(staged, format, () => engine.all(sniffCsvSql(path, dialect, sampleRows)))).catch(async (error: unknown) => {
+  const sniff = (file: StagedFile) => withAnyLineEndings(file, (path) => engineCall(file, format, () => engine.all(sniffCsvSql(path, dialect, sampleRows))));
+  const [row] = await sniff(staged).catch(async (error: unknown) => {
+    // A file ending in an unclosed quote (an upload cut off) still has its columns: sniff the whole
+    // records before it; the parse then fails on that row, or skips it with on_error skip.
+    const before = await beforeUnclosedQuote(staged, dialect);
+    if (before !== undefined) {
+      try {
+        return await sniff(before);
+      } catch {
+        // told below, as a row error when DuckDB can name one
+      } finally {
+        await rm(before.path, { force: true });
+      }
+    }
     throw (await rowErrorBehindSniffFailure(engine, staged, format, dialect, error)) ?? error;
   });
   const columns = sniffedColumns(row).map((column) => ({ name: column.name, type: parseDuckType(column.type) }));
@@ -120,6 +134,19 @@ async function rowErrorBehindSniffFailure(engine: Engine, staged: StagedFile, fo
     return rowError;
   }
   return undefined;
+}
+
+/** A copy of a staged file (up to 64 MiB) cut after its last whole record, when it ends inside an unclosed quote. */
+async function beforeUnclosedQuote(staged: StagedFile, dialect: CsvDialect): Promise<StagedFile | undefined> {
+  if (dialect.quote === '') return undefined;
+  const { readFile, stat, writeFile } = await import('node:fs/promises');
+  if ((await stat(staged.path)).size > 64 << 20) return undefined;
+  const text = await readFile(staged.path);
+  const cut = recordCut(text, { filetype: 'csv', encoding: dialect.encoding, header: dialect.header, skipRows: dialect.skipRows, quoteChar: dialect.quote, escapeChar: dialect.escape });
+  if (cut.openQuote === undefined || cut.end === 0) return undefined;
+  const path = `${staged.path}.closed.csv`;
+  await writeFile(path, text.subarray(0, cut.end), { mode: 0o600 });
+  return { ...staged, path };
 }
 
 /** Fields of the file's first line past skip_rows (its header), split as the dialect splits them. */
