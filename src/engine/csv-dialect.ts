@@ -79,3 +79,27 @@ export function fullParseSql(reader: string, columns: CsvColumn[]): string {
   const counts = columns.map((column, index) => `count(${sqlIdentifier(column.name)}) AS "c${index}"`);
   return `SELECT ${['count(*) AS "rows"', ...counts].join(', ')} FROM ${reader}`;
 }
+
+/** Significant digits a DOUBLE holds: a decimal written with more is rounded by it. */
+const DOUBLE_DIGITS = 17;
+
+/**
+ * For columns the sniffer typed DOUBLE (it has no wider integer type): per
+ * column k, "i<k>" whether every value is a plain integer, "h<k>" whether every
+ * value fits a HUGEINT, "p<k>" whether some value has more significant digits
+ * than a DOUBLE holds. Values are read as text with the stream's dialect.
+ */
+export function doubleColumnsDigitsSql(path: string, dialect: CsvDialect, columns: CsvColumn[], doubles: string[]): string {
+  const text: CsvColumn[] = columns.map((column) => ({ name: column.name, type: { kind: 'primitive', name: 'VARCHAR' } }));
+  const checks = doubles.flatMap((name, index) => {
+    const value = sqlIdentifier(name);
+    const integerPart = `regexp_extract(${value}, '^\\s*[+-]?([0-9]*)', 1)`;
+    const fraction = `regexp_extract(${value}, '\\.([0-9]*)', 1)`;
+    return [
+      `coalesce(bool_and(regexp_full_match(${value}, '\\s*[+-]?[0-9]+\\s*')), false) AS "i${index}"`,
+      `coalesce(bool_and(TRY_CAST(${value} AS HUGEINT) IS NOT NULL), false) AS "h${index}"`,
+      `coalesce(bool_or(length(ltrim(${integerPart} || rtrim(${fraction}, '0'), '0')) > ${DOUBLE_DIGITS}), false) AS "p${index}"`,
+    ];
+  });
+  return `SELECT ${checks.join(', ')} FROM ${csvReaderSql(path, dialect, text, { ignoreErrors: true })}`;
+}

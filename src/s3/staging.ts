@@ -84,15 +84,16 @@ export class StagingArea {
 
   /**
    * A sample of a text object: its first `maxBytes` (decompressed for .gz and
-   * .zst), cut where `recordEnd` says the last whole record ends (0: none yet).
-   * A first record longer than the sample makes the sample grow, up to
-   * `hardCap`; past that the file is refused with a clear message.
+   * .zst), cut where `recordEnd` says the last whole record ends (0: none yet,
+   * or a record too long to judge the file by). A first record longer than the
+   * sample makes the sample grow, up to `hardCap`; past that the file is refused
+   * with a clear message (`recordEnd` may throw its own, told it is the last try).
    */
   async head(
     bucket: Bucket,
     object: S3Object,
     maxBytes: number,
-    recordEnd: (sample: Buffer) => number = lastLineEnd,
+    recordEnd: (sample: Buffer, lastTry: boolean) => number = lastLineEnd,
     hardCap: number = MAX_SAMPLE_BYTES,
     at?: string,
   ): Promise<StagedFile> {
@@ -101,7 +102,7 @@ export class StagingArea {
     for (;;) {
       const prefix = await readTextPrefix(bucket, object, limit);
       fetched += prefix.fetched;
-      const cut = prefix.whole ? prefix.text.length : recordEnd(prefix.text);
+      const cut = prefix.whole ? prefix.text.length : recordEnd(prefix.text, limit >= hardCap);
       if (cut > 0 || prefix.whole) {
         const sample = prefix.text.subarray(0, cut);
         // At a given path the sample keeps the object's name, so a .gz sample is gzipped again.

@@ -1,13 +1,14 @@
 import { open, rm } from 'node:fs/promises';
-import { sniffCsvSql, type CsvColumn, type CsvDialect } from '../engine/csv-dialect.js';
+import { csvReaderSql, doubleColumnsDigitsSql, fullParseSql, sniffCsvSql, type CsvColumn, type CsvDialect } from '../engine/csv-dialect.js';
 import type { Engine, Row } from '../engine/engine.js';
 import type { CsvFormat } from '../engine/formats.js';
-import { parseDuckType } from '../engine/types.js';
+import { parseDuckType, type DuckType } from '../engine/types.js';
 import { configError, ConnectorError } from '../protocol/errors.js';
 import { copyWithUnixLineEndings } from './line-endings.js';
 import type { StagedFile } from '../s3/staging.js';
 import { s3Url } from './files.js';
 import { engineCall } from './sample.js';
+import { recordCut } from '../engine/record-boundary.js';
 
 /**
  * Runs DuckDB work on a staged CSV file; when DuckDB cannot parse it and the
@@ -34,13 +35,17 @@ export async function withAnyLineEndings<T>(staged: StagedFile, work: (path: str
 const LIKELY_DELIMITERS = [',', ';', '\t', '|'];
 const DELIMITER_NAMES: Record<string, string> = { ',': 'comma', ';': 'semicolon', '\t': 'tab', '|': 'pipe' };
 
+/** RFC 4180's quote character, and Airbyte's default. */
+const DEFAULT_QUOTE = '"';
+
 const sniffedChar = (value: unknown): string => {
   const text = typeof value === 'string' ? value : '';
   return text === '(empty)' ? '' : text;
 };
 
 /**
- * The stream's dialect: what the format sets explicitly, the rest from
+ * The stream's dialect: what the format sets explicitly; the quote `"` and
+ * its doubling as escape when not set; the delimiter and date formats from
  * DuckDB's sniffer over one staged sample (the stream's newest file, the one
  * discover samples first). Deterministic for a given sample; discover, check
  * and read all call this, then parse every file with the result.
@@ -58,12 +63,14 @@ export async function decideCsvDialect(engine: Engine, sample: StagedFile, forma
     ...(format.columnNames === undefined ? {} : { columnNames: format.columnNames }),
   };
   const [row] = await withAnyLineEndings(sample, (path) => engineCall(sample, format, () => engine.all(sniffCsvSql(path, fixed))));
-  const sniffedQuote = sniffedChar(row?.Quote);
-  // No quote in the sample makes DuckDB's sniffer answer "no quoting"; a quoted field past the sample
-  // would then split. RFC 4180's quote is the safe default when the sample has no quote character at all.
-  const quote = format.quoteChar ?? (sniffedQuote === '' && !(await holdsByte(sample.path, 0x22)) ? '"' : sniffedQuote);
-  const sniffedEscape = sniffedChar(row?.Escape);
-  const escape = format.escapeChar ?? (sniffedEscape === '' ? quote : sniffedEscape);
+  // Quote and escape are never taken from the sniffer: it answers "no quoting" for a sample with one
+  // stray quote (and a backslash escape for a sample with \"), and either would change values in
+  // every other file of the stream (literal quotes kept, C:\dir read as C:dir). RFC 4180's `"`,
+  // doubled to escape itself (Airbyte's default too), unless the format says otherwise; a file that
+  // does not follow it then fails on the row, naming format.quote_char and format.escape_char.
+  // The delimiter is still sniffed (quote-free readings included): a wrong one fails loudly.
+  const quote = format.quoteChar ?? DEFAULT_QUOTE;
+  const escape = format.escapeChar ?? quote;
   const dialect: CsvDialect = {
     delimiter: format.delimiter ?? (sniffedChar(row?.Delimiter) || ','),
     quote,
@@ -87,10 +94,98 @@ export async function decideCsvDialect(engine: Engine, sample: StagedFile, forma
  */
 export async function csvFileColumns(engine: Engine, staged: StagedFile, format: CsvFormat, dialect: CsvDialect, sampleRows?: number): Promise<CsvColumn[]> {
   await refuseOtherFormats(staged, format);
-  const [row] = await withAnyLineEndings(staged, (path) => engineCall(staged, format, () => engine.all(sniffCsvSql(path, dialect, sampleRows))));
+  const sniff = (file: StagedFile) => withAnyLineEndings(file, (path) => engineCall(file, format, () => engine.all(sniffCsvSql(path, dialect, sampleRows))));
+  const [row] = await sniff(staged).catch(async (error: unknown) => {
+    // A file ending in an unclosed quote (an upload cut off) still has its columns: sniff the whole
+    // records before it; the parse then fails on that row, or skips it with on_error skip.
+    const before = await beforeUnclosedQuote(staged, dialect);
+    if (before !== undefined) {
+      try {
+        return await sniff(before);
+      } catch {
+        // told below, as a row error when DuckDB can name one
+      } finally {
+        await rm(before.path, { force: true });
+      }
+    }
+    throw (await rowErrorBehindSniffFailure(engine, staged, format, dialect, error)) ?? error;
+  });
   const columns = sniffedColumns(row).map((column) => ({ name: column.name, type: parseDuckType(column.type) }));
   refuseOneColumnReading(staged, columns, dialect);
-  return columns;
+  // With sampleRows the caller reads values as text and only needs the names.
+  return sampleRows === undefined ? exactNumberTypes(engine, staged, format, dialect, columns) : columns;
+}
+
+/**
+ * DuckDB's sniffer gives up on a file whose quote never closes ("Error when
+ * sniffing file", naming no line), even with ignore_errors. Parsing it
+ * strictly, every field as text, makes DuckDB name the row instead; undefined
+ * when that parse passes (the sniffer failed for another reason).
+ */
+async function rowErrorBehindSniffFailure(engine: Engine, staged: StagedFile, format: CsvFormat, dialect: CsvDialect, error: unknown): Promise<unknown> {
+  const detail = error instanceof ConnectorError ? (error.internalMessage ?? error.message) : String(error);
+  if (!/Error when sniffing file/i.test(detail)) return undefined;
+  const count = dialect.columnNames?.length ?? (await firstRecordFieldCount(staged.path, { ...format, quoteChar: dialect.quote, escapeChar: dialect.escape }, dialect.delimiter));
+  if (count === 0) return undefined;
+  const text: CsvColumn[] = Array.from({ length: count }, (_, index) => ({ name: `c${index + 1}`, type: { kind: 'primitive', name: 'VARCHAR' } }));
+  try {
+    await withAnyLineEndings(staged, (path) => engineCall(staged, format, () => engine.all(fullParseSql(csvReaderSql(path, { ...dialect, columnNames: undefined }, text), []))));
+  } catch (rowError) {
+    return rowError;
+  }
+  return undefined;
+}
+
+/** A copy of a staged file (up to 64 MiB) cut after its last whole record, when it ends inside an unclosed quote. */
+async function beforeUnclosedQuote(staged: StagedFile, dialect: CsvDialect): Promise<StagedFile | undefined> {
+  if (dialect.quote === '') return undefined;
+  const { readFile, stat, writeFile } = await import('node:fs/promises');
+  if ((await stat(staged.path)).size > 64 << 20) return undefined;
+  const text = await readFile(staged.path);
+  const cut = recordCut(text, { filetype: 'csv', encoding: dialect.encoding, header: dialect.header, skipRows: dialect.skipRows, quoteChar: dialect.quote, escapeChar: dialect.escape });
+  if (cut.openQuote === undefined || cut.end === 0) return undefined;
+  const path = `${staged.path}.closed.csv`;
+  await writeFile(path, text.subarray(0, cut.end), { mode: 0o600 });
+  return { ...staged, path };
+}
+
+/** Fields of the file's first line past skip_rows (its header), split as the dialect splits them. */
+async function firstRecordFieldCount(path: string, format: CsvFormat, delimiter: string): Promise<number> {
+  const head = await firstBytes(path, 1 << 20);
+  const text = (format.encoding === 'utf-16' ? head.toString('utf16le') : head.toString(format.encoding === 'latin-1' ? 'latin1' : 'utf8')).replace(/^\uFEFF/, '');
+  const lines = text.split('\n').slice(format.skipRows);
+  const first = lines[0]?.replace(/\r$/, '') ?? '';
+  if (first === '') return 0;
+  let fields = 1;
+  let inQuotes = false;
+  for (const char of first) {
+    if (format.quoteChar !== '' && char === format.quoteChar) inQuotes = !inQuotes;
+    else if (!inQuotes && char === delimiter) fields++;
+  }
+  return fields;
+}
+
+const HUGEINT: DuckType = { kind: 'primitive', name: 'HUGEINT' };
+const TEXT: DuckType = { kind: 'primitive', name: 'VARCHAR' };
+
+/**
+ * DuckDB's sniffer types integers past BIGINT as DOUBLE (it cannot be asked
+ * for HUGEINT), which rounds 12345678901234567890 to 1.2345678901234567e19.
+ * A DOUBLE column whose values are all integers is HUGEINT when they fit, text
+ * past it (every digit kept); one holding a decimal with more significant
+ * digits than a DOUBLE holds (0.12345678901234567890) is text too.
+ */
+async function exactNumberTypes(engine: Engine, staged: StagedFile, format: CsvFormat, dialect: CsvDialect, columns: CsvColumn[]): Promise<CsvColumn[]> {
+  const doubles = columns.filter((column) => column.type.kind === 'primitive' && column.type.name === 'DOUBLE').map((column) => column.name);
+  if (doubles.length === 0) return columns;
+  const [row] = await withAnyLineEndings(staged, (path) => engineCall(staged, format, () => engine.all(doubleColumnsDigitsSql(path, dialect, columns, doubles))));
+  const exact = new Map<string, DuckType>();
+  doubles.forEach((name, index) => {
+    const integers = row?.[`i${index}`] === true;
+    if (integers) exact.set(name, row?.[`h${index}`] === true ? HUGEINT : TEXT);
+    else if (row?.[`p${index}`] === true) exact.set(name, TEXT);
+  });
+  return columns.map((column) => ({ ...column, type: exact.get(column.name) ?? column.type }));
 }
 
 function sniffedColumns(row: Row | undefined): { name: string; type: string }[] {
@@ -134,10 +229,4 @@ async function firstBytes(path: string, count: number): Promise<Buffer> {
   } finally {
     await handle.close();
   }
-}
-
-/** Whether a (small, staged sample) file holds a byte. */
-async function holdsByte(path: string, byte: number): Promise<boolean> {
-  const { readFile } = await import('node:fs/promises');
-  return (await readFile(path)).includes(byte);
 }

@@ -1,7 +1,7 @@
 import type { FileFormat } from '../engine/formats.js';
 import type { Engine, Row } from '../engine/engine.js';
 import { readerSql } from '../engine/readers.js';
-import { lastRecordEnd } from '../engine/record-boundary.js';
+import { recordCut, type RecordCut } from '../engine/record-boundary.js';
 import { sqlIdentifier, sqlString } from '../engine/sql.js';
 import { formatDuckType, parseDuckType, type DuckType } from '../engine/types.js';
 import { configError, ConnectorError } from '../protocol/errors.js';
@@ -45,7 +45,8 @@ export async function stageSample(
   options: { rows: boolean; at?: string } = { rows: true },
 ): Promise<FileSample> {
   if (format.filetype !== 'parquet') {
-    return { staged: await staging.head(bucket, object, sampleBytes(), (sample) => lastRecordEnd(sample, format)), hasRows: true };
+    const url = s3Url(bucket.name, object.key);
+    return { staged: await staging.head(bucket, object, sampleBytes(), (sample, lastTry) => sampleCut(sample, format, url, lastTry)), hasRows: true };
   }
   const url = s3Url(bucket.name, object.key);
   if (object.size < 12) throw configError(`${url} is not a Parquet file: it is only ${object.size} bytes long.`);
@@ -80,6 +81,40 @@ export async function stageSample(
   }
   await staging.fill(bucket, staged, firstGroup);
   return { staged, hasRows: true };
+}
+
+/** A quote still open this far before the sample's end, and this many times further than the longest record, is suspect. */
+const OPEN_QUOTE_TAIL_BYTES = 64 << 10;
+const OPEN_QUOTE_RECORD_FACTOR = 4;
+
+/**
+ * Where a text sample is cut. A sample that ends inside a quoted field is cut
+ * before that record, which is right for a multi-line field running past the
+ * end, but would hide a stray quote from check (the rows after it are never
+ * parsed). So when the open quote leaves more than 64 KiB uncut, and over 4
+ * times the longest whole record of the sample, the sample grows (0 asks for
+ * more): a legitimately long field closes in a larger sample, a stray quote
+ * gets parsed (and fails, naming its line) once the sample holds the whole
+ * file. At the largest sample the quote is reported, with its line.
+ */
+function sampleCut(sample: Buffer, format: FileFormat, url: string, lastTry: boolean): number {
+  const cut = recordCut(sample, format);
+  if (cut.openQuote === undefined || !isSuspectOpenQuote(cut, sample.length)) return cut.end;
+  if (!lastTry) return 0;
+  throw configError(`${url} could not be read as CSV: ${unclosedQuoteReason(cut.openQuote.line, sample.length)}`);
+}
+
+/** Whether a quote open at the end of `length` bytes opened too far back to be a normal record running on. */
+export function isSuspectOpenQuote(cut: RecordCut, length: number): boolean {
+  const tail = length - cut.end;
+  return cut.openQuote !== undefined && tail > OPEN_QUOTE_TAIL_BYTES && tail > OPEN_QUOTE_RECORD_FACTOR * cut.longestRecord;
+}
+
+/** An unclosed quote, said as for a row: at the end of the file (`scanned` undefined), or within its first `scanned` bytes. */
+export function unclosedQuoteReason(line: number, scanned?: number): string {
+  const what =
+    scanned === undefined ? `line ${line} has a quoted field that is never closed` : `a quote opened at line ${line} is not closed within the first ${scanned} bytes`;
+  return `${what} (a stray quote, or a file cut off mid-row). ${QUOTING_FIX}.`;
 }
 
 /** Byte range of the first row group's column chunks, from the staged footer. */
@@ -184,6 +219,11 @@ export function shortContent(text: string): string {
   return JSON.stringify(flat.length > SHOWN_CHARS ? `${flat.slice(0, SHOWN_CHARS)}...` : flat);
 }
 
+/** How a user changes the stream's quoting; the quote is never guessed, so a stray one is told, not read around. */
+export const QUOTING_FIX =
+  'Fields are quoted with the stream\'s format.quote_char (default ", doubled inside a field); ' +
+  'if the files escape quotes with a backslash, set format.escape_char to "\\\\" (JSON for one backslash); if a quote in them is an ordinary character, set format.quote_char to "" (no quoting)';
+
 /**
  * DuckDB's error about one CSV row, as: the line, what was expected and what
  * was found, the start of the line, and what to set. Undefined when the error
@@ -208,14 +248,14 @@ export function csvRowProblem(detail: string): string | undefined {
     return `line ${line}: column "${cast[1]}" holds ${shortContent(cast[2]!)}, which is not a ${cast[3]} like the rest of the column${shown}. If such values mean null, list them in the stream's format.null_values${skip}.`;
   }
   if (/unterminated quote/i.test(detail)) {
-    return `line ${line} has a quoted field that is never closed (a stray quote, or a file cut off mid-row)${shown}. Check the stream's format.quote_char and format.escape_char${skip}.`;
+    return `line ${line} has a quoted field that is never closed (a stray quote, or a file cut off mid-row)${shown}. ${QUOTING_FIX}${skip}.`;
   }
   return `line ${line}: ${duckdbReason(detail.replace(/Original Line:.*\n?/, ''))}${shown}. Check the stream's format${skip}.`;
 }
 
 function stateMachineProblem(detail: string): string | undefined {
   if (!/state machine reached an invalid state/i.test(detail)) return undefined;
-  return "it is not CSV that these format options can parse (a stray quote or escape character, or a line ending the format does not allow). Check the stream's format.quote_char, format.escape_char and format.delimiter.";
+  return `it is not CSV that these format options can parse (a stray quote or escape character, or a line ending the format does not allow). Check the stream's format.delimiter. ${QUOTING_FIX}.`;
 }
 
 /**

@@ -147,7 +147,7 @@ describe('messy files', () => {
   it('an upload cut off mid-row fails naming its last line', async () => {
     const { result } = await readAll([stream('cut', 'truncated')]);
     expect(result.code).toBe(1);
-    expect(errorOf(result).message).toContain('truncated/cut.csv could not be read as CSV: line 22 has 2 fields, expected 3 like the header (the line starts "21,\\"name 2")');
+    expect(errorOf(result).message).toContain('truncated/cut.csv could not be read as CSV: line 22 has a quoted field that is never closed (a stray quote, or a file cut off mid-row) (the line starts "21,\\"name 2")');
   });
 
   it('latin-1 bytes declared utf-8 name format.encoding; with latin-1 set they are read right', async () => {
