@@ -1,0 +1,164 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { check, runCli, writeTempFile } from '../support/cli.js';
+import { BUCKET } from '../support/constants.js';
+import { configuredCatalog, configWith, discoverStreams, read, type ReadResult, type Schema } from '../support/read.js';
+import { deleteObject, putObject, testClient } from '../support/s3-client.js';
+
+// Files as uploads and tools leave them: cut off, corrupt, concatenated, empty.
+const PREFIX = 'damaged/';
+const client = testClient();
+const work = mkdtempSync(join(tmpdir(), 'source-s3-damaged-'));
+
+/** id,v with v = id²: a wrong or cut last value shows. */
+const squares = (from: number, to: number, header = true) =>
+  (header ? 'id,v\n' : '') + Array.from({ length: to - from }, (_, index) => `${from + index},${(from + index) ** 2}\n`).join('');
+const BIG_ROWS = 200_000;
+const bigGzip = gzipSync(squares(0, BIG_ROWS));
+const smallGzip = gzipSync(squares(0, 2_000));
+const cut = (bytes: Buffer, fraction: number) => bytes.subarray(0, Math.floor(bytes.length * fraction));
+const corrupt = (bytes: Buffer) => {
+  const copy = Buffer.from(bytes);
+  copy[copy.length >> 1] ^= 0xff;
+  return copy;
+};
+
+/** zstd as DuckDB writes it (Node 20 has no zstd compressor). */
+async function zstdCsv(from: number, to: number, header = true): Promise<Buffer> {
+  const connection = await (await DuckDBInstance.create(':memory:')).connect();
+  const path = join(work, `squares-${from}-${to}.csv.zst`);
+  await connection.run(`COPY (SELECT i AS id, i * i AS v FROM range(${from}, ${to}) t(i)) TO '${path}' (FORMAT csv, HEADER ${header}, COMPRESSION zstd)`);
+  connection.closeSync();
+  return readFileSync(path);
+}
+
+const FILES: Record<string, Buffer | string> = {};
+/** Uploaded in order, so last-modified follows it (newest last); a pause makes the second tick. */
+const ORDERED: [string, Buffer | string][] = [];
+
+beforeAll(async () => {
+  const bigZstd = await zstdCsv(0, BIG_ROWS);
+  const smallZstd = await zstdCsv(0, 2_000);
+  Object.assign(FILES, {
+    // An intact older file, then an upload cut off: read emits the first and fails on the second.
+    'cut-gz/1-good.csv': squares(0, 10),
+    'cut-gz/2-cut.csv.gz': cut(bigGzip, 0.3),
+    'cut-zst/1-good.csv': squares(0, 10),
+    'cut-zst/2-cut.csv.zst': cut(bigZstd, 0.5),
+    // Cut files smaller than the sample: check reads them whole and must see the cut.
+    'cut-small-gz/data.csv.gz': cut(smallGzip, 0.6),
+    'cut-small-zst/data.csv.zst': cut(smallZstd, 0.6),
+    'cut-jsonl/data.jsonl.gz': cut(gzipSync(Array.from({ length: 50_000 }, (_, i) => `{"id": ${i}, "v": ${i * i}}\n`).join('')), 0.5),
+    'corrupt-gz/data.csv.gz': corrupt(bigGzip),
+    // `cat a.csv.gz b.csv.gz > both.csv.gz`: every member is read.
+    'members/both.csv.gz': Buffer.concat([gzipSync(squares(0, 1_000)), gzipSync(squares(1_000, 3_000, false))]),
+    'members-zst/both.csv.zst': Buffer.concat([smallZstd, await zstdCsv(2_000, 2_005, false)]),
+  });
+  for (const [key, body] of Object.entries(FILES)) await putObject(client, PREFIX + key, body);
+}, 120_000);
+
+afterAll(async () => {
+  for (const key of Object.keys(FILES)) await deleteObject(client, PREFIX + key);
+  for (const [key] of ORDERED) await deleteObject(client, PREFIX + key);
+  rmSync(work, { recursive: true, force: true });
+});
+
+const csvStream = (name: string, folder: string, filetype = 'csv') => ({ name, globs: [`${PREFIX}${folder}/*`], format: { filetype } });
+const errorOf = (result: ReadResult) => result.messages.find((message) => message.type === 'TRACE' && message.trace.type === 'ERROR')?.trace.error;
+const lastState = (result: ReadResult) => result.states.at(-1);
+
+async function fullRead(streams: unknown[]): Promise<ReadResult> {
+  const config = configWith(streams);
+  const schemas = await discoverStreams(config);
+  return read(config, configuredCatalog(schemas, { sync_mode: 'incremental', cursor_field: ['_ab_source_file_last_modified'] }));
+}
+
+/** A read of a stream whose discover is expected to work from an intact file: catalog from that file. */
+async function readWithCatalogOf(stream: ReturnType<typeof csvStream>, catalogGlob: string): Promise<ReadResult> {
+  const schemas = await discoverStreams(configWith([{ ...stream, globs: [PREFIX + catalogGlob] }]));
+  return read(configWith([stream]), configuredCatalog(schemas, { sync_mode: 'incremental', cursor_field: ['_ab_source_file_last_modified'] }));
+}
+
+describe('a compressed file cut off mid-upload', () => {
+  it.each([
+    ['gzip', 'cut-gz', '2-cut.csv.gz'],
+    ['zstd', 'cut-zst', '2-cut.csv.zst'],
+  ])('%s: read emits the intact file, then fails the stream naming the cut one, which is not recorded as synced', async (compression, folder, cutName) => {
+    const result = await readWithCatalogOf(csvStream('cut', folder), `${folder}/1-good.csv`);
+    expect(result.code, result.stderr).toBe(1);
+    const error = errorOf(result);
+    expect(error.failure_type).toBe('config_error');
+    expect(error.message).toContain(`s3://${BUCKET}/${PREFIX}${folder}/${cutName} is cut off: its ${compression} data ends early`);
+    expect(error.message).toContain('the upload may be incomplete');
+    // Only the intact file's ten rows: none of the cut file's, not even its whole first rows.
+    expect(result.records.map((record) => record.data.id)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    const history = lastState(result)!.stream.stream_state.history as Record<string, string>;
+    expect(Object.keys(history)).toEqual([`${PREFIX}${folder}/1-good.csv`]);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('JSON Lines .gz: read fails naming the file', async () => {
+    const config = configWith([csvStream('cutjson', 'cut-jsonl', 'jsonl')]);
+    const catalog = configuredCatalog(
+      [{ name: 'cutjson', json_schema: { type: 'object', properties: { id: { type: ['null', 'integer'] }, v: { type: ['null', 'integer'] } } }, supported_sync_modes: ['full_refresh'] }],
+      { sync_mode: 'full_refresh' },
+    );
+    const result = await read(config, catalog);
+    expect(result.code).toBe(1);
+    expect(errorOf(result).message).toContain(`s3://${BUCKET}/${PREFIX}cut-jsonl/data.jsonl.gz is cut off: its gzip data ends early`);
+    expect(result.records).toHaveLength(0);
+  });
+
+  it.each([
+    ['gzip', 'cut-small-gz', 'data.csv.gz'],
+    ['zstd', 'cut-small-zst', 'data.csv.zst'],
+  ])('%s smaller than the sample: check and discover read it whole and fail on the cut', async (compression, folder, name) => {
+    const config = configWith([csvStream('small', folder)]);
+    const { status, message } = await check(config);
+    expect(status).toBe('FAILED');
+    expect(message).toContain(`s3://${BUCKET}/${PREFIX}${folder}/${name} is cut off: its ${compression} data ends early`);
+    const discovered = await runCli(['discover', '--config', writeTempFile('config.json', config)]);
+    expect(discovered.code).toBe(1);
+    expect(discovered.messages.find((m) => m.type === 'TRACE')!.trace.error.message).toContain(`${name} is cut off`);
+  });
+
+  it('a corrupt gzip (one byte flipped) fails read as not valid gzip data, with no row of it emitted', async () => {
+    const result = await readWithCatalogOf(csvStream('corrupt', 'corrupt-gz'), 'members/*');
+    expect(result.code).toBe(1);
+    expect(errorOf(result).message).toMatch(new RegExp(`s3://${BUCKET}/${PREFIX}corrupt-gz/data\\.csv\\.gz is not valid gzip data \\(.+\\): the file is corrupt`));
+    expect(result.records).toHaveLength(0);
+  });
+
+  it('a model query over a cut file fails naming it', async () => {
+    const config = configWith([{ name: 'q', query: `SELECT count(*) AS n FROM 's3://${BUCKET}/${PREFIX}cut-gz/2-cut.csv.gz'` }]);
+    const catalog = configuredCatalog([{ name: 'q', json_schema: { type: 'object', properties: { n: { type: ['null', 'integer'] } } }, supported_sync_modes: ['full_refresh'] }], {
+      sync_mode: 'full_refresh',
+    });
+    const result = await read(config, catalog);
+    expect(result.code).toBe(1);
+    expect(errorOf(result).message).toContain(`${PREFIX}cut-gz/2-cut.csv.gz is cut off`);
+    expect(result.records).toHaveLength(0);
+  });
+});
+
+describe('concatenated compressed files', () => {
+  it('gzip members (cat a.gz b.gz) are all read', async () => {
+    const result = await fullRead([csvStream('members', 'members')]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.records).toHaveLength(3_000);
+    expect(result.records.at(-1)!.data).toMatchObject({ id: 2_999, v: 2_999 ** 2 });
+  });
+
+  it('zstd frames are all read', async () => {
+    const result = await fullRead([csvStream('frames', 'members-zst')]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.records).toHaveLength(2_005);
+    expect(result.records.at(-1)!.data).toMatchObject({ id: 2_004, v: 2_004 ** 2 });
+  });
+});
+
+export type { Schema };
