@@ -161,4 +161,101 @@ describe('concatenated compressed files', () => {
   });
 });
 
-export type { Schema };
+
+describe('empty files among files with rows', () => {
+  const utf16 = (text: string) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+  beforeAll(async () => {
+    // Files with rows first, then the empty ones (newer, and first among equal times by key): they are what discover, check and read meet first.
+    ORDERED.push(
+      ['empty-mixed/9-data.csv', 'id,name\n1,a\n2,b\n3,c\n'],
+      ['empty-jsonl/9-data.jsonl', '{"id": 1, "v": 1}\n{"id": 2, "v": 4}\n'],
+      ['header-only/9-data.csv', 'id,name\n1,a\n'],
+      ['empty-mixed/0-empty.csv', ''],
+      ['empty-mixed/1-empty.csv.gz', gzipSync('')],
+      ['empty-mixed/2-blank.csv', '\uFEFF\r\n\r\n  \n'],
+      ['empty-mixed/3-blank.csv.zst', await zstdCsv(0, 0, false)],
+      ['empty-jsonl/0-empty.jsonl', ''],
+      ['empty-jsonl/1-blank.jsonl', '\n\n'],
+      ['all-empty/0-empty.csv', ''],
+      ['all-empty/1-empty.csv.gz', gzipSync('')],
+      ['header-only/0-header.csv', 'id,name\n'],
+      ['utf16/data.csv', utf16('id,name\r\n1,Zürich\r\n2,São Paulo\r\n')],
+      ['utf16-blank/9-data.csv', utf16('id,name\r\n1,a\r\n')],
+      ['utf16-blank/0-blank.csv', utf16('\r\n')],
+    );
+    for (const [key, body] of ORDERED) await putObject(client, PREFIX + key, body);
+  }, 60_000);
+
+  it('check, discover and read look past them: the columns come from the file with rows, and every file is synced', async () => {
+    const config = configWith([csvStream('mixed', 'empty-mixed')]);
+    const { status, message } = await check(config);
+    expect(status, message).toBe('SUCCEEDED');
+    expect(message).toContain(`${PREFIX}empty-mixed/9-data.csv`);
+    const schemas = await discoverStreams(config);
+    expect(Object.keys(schemas[0]!.json_schema.properties)).toEqual(['id', 'name', '_ab_source_file_url', '_ab_source_file_last_modified']);
+    const result = await read(config, configuredCatalog(schemas, { sync_mode: 'incremental', cursor_field: ['_ab_source_file_last_modified'] }));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.records.map((record) => [record.data.id, record.data.name])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+      [3, 'c'],
+    ]);
+    const history = lastState(result)!.stream.stream_state.history as Record<string, string>;
+    expect(Object.keys(history).sort()).toEqual(['0-empty.csv', '1-empty.csv.gz', '2-blank.csv', '3-blank.csv.zst', '9-data.csv'].map((name) => `${PREFIX}empty-mixed/${name}`));
+  });
+
+  it('JSON Lines: an empty file adds no column (no stray "json") to the schema or the records', async () => {
+    const config = configWith([csvStream('lines', 'empty-jsonl', 'jsonl')]);
+    const schemas = await discoverStreams(config);
+    expect(Object.keys(schemas[0]!.json_schema.properties).sort()).toEqual(['_ab_source_file_last_modified', '_ab_source_file_url', 'id', 'v']);
+    const result = await read(config, configuredCatalog(schemas, { sync_mode: 'full_refresh' }));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.records.map((record) => Object.keys(record.data).filter((key) => !key.startsWith('_ab_')))).toEqual([
+      ['id', 'v'],
+      ['id', 'v'],
+    ]);
+  });
+
+  it('a stream of empty files only: check says so, discover warns, read emits nothing and syncs them', async () => {
+    const config = configWith([csvStream('nothing', 'all-empty')]);
+    const { status, message } = await check(config);
+    expect(status).toBe('FAILED');
+    expect(message).toContain('Stream "nothing": all 2 matching files are empty (zero bytes, or only white space)');
+    const discovered = await runCli(['discover', '--config', writeTempFile('config.json', config)]);
+    expect(discovered.code).toBe(0);
+    const warning = discovered.messages.find((m) => m.type === 'LOG' && m.log.level === 'WARN');
+    expect(warning?.log.message).toContain('Stream "nothing" matches 2 files, all empty (no rows)');
+    const schemas = discovered.messages.find((m) => m.type === 'CATALOG')!.catalog.streams as Schema[];
+    const result = await read(config, configuredCatalog(schemas, { sync_mode: 'incremental', cursor_field: ['_ab_source_file_last_modified'] }));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.records).toHaveLength(0);
+    expect(Object.keys(lastState(result)!.stream.stream_state.history as object)).toHaveLength(2);
+  });
+
+  it('a header-only CSV has no rows but gives its columns', async () => {
+    const config = configWith([csvStream('hdr', 'header-only')]);
+    const { status, message } = await check(config);
+    expect(status, message).toBe('SUCCEEDED');
+    const schemas = await discoverStreams(config);
+    expect(Object.keys(schemas[0]!.json_schema.properties)).toEqual(['id', 'name', '_ab_source_file_url', '_ab_source_file_last_modified']);
+    const result = await read(config, configuredCatalog(schemas, { sync_mode: 'full_refresh' }));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.records.map((record) => record.data.name)).toEqual(['a']);
+  });
+
+  it('a UTF-16 file with only a BOM and a line break is empty too, when the stream says utf-16', async () => {
+    const config = configWith([{ ...csvStream('u16', 'utf16-blank'), format: { filetype: 'csv', encoding: 'utf-16' } }]);
+    const schemas = await discoverStreams(config);
+    const result = await read(config, configuredCatalog(schemas, { sync_mode: 'full_refresh' }));
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.records.map((record) => record.data.name)).toEqual(['a']);
+  });
+
+  it('a UTF-16 file read without format.encoding is an error naming format.encoding', async () => {
+    const config = configWith([csvStream('u16', 'utf16')]);
+    const { status, message } = await check(config);
+    expect(status).toBe('FAILED');
+    expect(message).toContain(`s3://${BUCKET}/${PREFIX}utf16/data.csv`);
+    expect(message).toMatch(/UTF-16.*format\.encoding.*utf-16/);
+  });
+});
