@@ -1,10 +1,11 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { check, runCli, writeTempFile } from '../support/cli.js';
+import { check, cleanEnv, CLI, runCli, writeTempFile } from '../support/cli.js';
 import { BUCKET } from '../support/constants.js';
 import { configuredCatalog, configWith, discoverStreams, read, type ReadResult, type Schema } from '../support/read.js';
 import { deleteObject, putObject, testClient } from '../support/s3-client.js';
@@ -56,6 +57,8 @@ beforeAll(async () => {
     'corrupt-gz/data.csv.gz': corrupt(bigGzip),
     // `cat a.csv.gz b.csv.gz > both.csv.gz`: every member is read.
     'members/both.csv.gz': Buffer.concat([gzipSync(squares(0, 1_000)), gzipSync(squares(1_000, 3_000, false))]),
+    // Enough record lines to fill a pipe many times over.
+    'pipe/data.csv': squares(0, 100_000),
     'members-zst/both.csv.zst': Buffer.concat([smallZstd, await zstdCsv(2_000, 2_005, false)]),
   });
   for (const [key, body] of Object.entries(FILES)) await putObject(client, PREFIX + key, body);
@@ -257,5 +260,28 @@ describe('empty files among files with rows', () => {
     expect(status).toBe('FAILED');
     expect(message).toContain(`s3://${BUCKET}/${PREFIX}utf16/data.csv`);
     expect(message).toMatch(/UTF-16.*format\.encoding.*utf-16/);
+  });
+});
+
+describe('stdout closed by its reader (read ... | head -c 200)', () => {
+  it('stops with one stderr line and exit code 141, and removes its staging folder', async () => {
+    const staging = mkdtempSync(join(work, 'staging-'));
+    const stream = csvStream('piped', 'pipe');
+    const schemas = await discoverStreams(configWith([stream]));
+    const args = ['read', '--config', writeTempFile('config.json', configWith([stream])), '--catalog', writeTempFile('catalog.json', configuredCatalog(schemas, { sync_mode: 'full_refresh' }))];
+    const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv({ SOURCE_S3_STAGING_DIR: staging }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = Buffer.alloc(0);
+    let stderr = '';
+    // Like head -c 200: take the first bytes, then close the pipe.
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout = Buffer.concat([stdout, chunk]);
+      if (stdout.length >= 200) child.stdout.destroy();
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    expect(stdout.length).toBeGreaterThanOrEqual(200);
+    expect(code, stderr).toBe(141);
+    expect(stderr).toBe('source-s3: stopped: stdout was closed before the output ended (its reader exited).\n');
+    expect(readdirSync(staging).filter((name) => name.startsWith('source-s3-'))).toEqual([]);
   });
 });
