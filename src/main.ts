@@ -6,6 +6,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { parseInvocation, UsageError, type Invocation } from './cli.js';
 import { asConnectorError, configError, transientError } from './protocol/errors.js';
+import { OUTPUT_CLOSED_EXIT_CODE, OutputClosedError } from './protocol/fd-write.js';
 import { errorTraceMessage } from './protocol/messages.js';
 import { runInterruptHandlers } from './protocol/interrupt.js';
 import { OutputWriter } from './protocol/output.js';
@@ -40,8 +41,17 @@ async function run(invocation: Invocation): Promise<number | void> {
   }
 }
 
+let outputClosedSaid = false;
+
 /** Reports a failure as a TRACE ERROR on stdout, and a line for people on stderr. */
 async function fail(error: unknown): Promise<void> {
+  if (error instanceof OutputClosedError || isEpipe(error)) {
+    // Nothing can reach stdout any more; one line for a person, however many writes failed.
+    out.seal();
+    if (!outputClosedSaid) process.stderr.write('source-s3: stopped: stdout was closed before the output ended (its reader exited).\n');
+    outputClosedSaid = true;
+    return;
+  }
   const failure = asConnectorError(error);
   process.stderr.write(`source-s3: ${out.redactor.redact(failure.message)}\n`);
   await out.write(errorTraceMessage(failure));
@@ -63,8 +73,16 @@ async function main(): Promise<number> {
     return (await run(invocation)) ?? 0;
   } catch (error) {
     await fail(error);
-    return 1;
+    return exitCodeFor(error);
   }
+}
+
+function isEpipe(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'EPIPE';
+}
+
+function exitCodeFor(error: unknown): number {
+  return error instanceof OutputClosedError || isEpipe(error) ? OUTPUT_CLOSED_EXIT_CODE : 1;
 }
 
 async function exitAfterFlush(code: number): Promise<never> {
@@ -86,11 +104,16 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
 
 for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
   process.on(event, (error: unknown) => {
-    void fail(error).finally(() => exitAfterFlush(1));
+    void fail(error).finally(() => exitAfterFlush(exitCodeFor(error)));
   });
 }
 
+// `--version` writes through process.stdout, whose EPIPE comes as an event.
+process.stdout.on('error', (error: unknown) => {
+  void fail(error).finally(() => exitAfterFlush(exitCodeFor(error)));
+});
+
 void main().then(exitAfterFlush, async (error: unknown) => {
   await fail(error);
-  await exitAfterFlush(1);
+  await exitAfterFlush(exitCodeFor(error));
 });

@@ -26,6 +26,9 @@ export async function discoverCommand(configPath: string, out: OutputWriter): Pr
       if (schema.fileCount === 0) {
         const dropped = stream.primaryKey.length > 0 ? ' Its primary_key is left out until files appear.' : '';
         await out.log('WARN', `Stream "${stream.name}" matches no files yet; its schema has only the _ab_source_file_url and _ab_source_file_last_modified columns.${dropped}`);
+      } else if (schema.sampledFiles.length === 0) {
+        const dropped = stream.primaryKey.length > 0 ? ' Its primary_key is left out until files with rows appear.' : '';
+        await out.log('WARN', `Stream "${stream.name}" matches ${schema.fileCount} file${schema.fileCount === 1 ? '' : 's'}, all empty (no rows); its schema has only the _ab_source_file_url and _ab_source_file_last_modified columns.${dropped}`);
       }
     }
     await out.write(catalogMessage({ streams }));

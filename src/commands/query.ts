@@ -1,8 +1,8 @@
-import { writeSync } from 'node:fs';
 import { loadConfig } from '../config/load.js';
 import { jsonObjectMembers } from '../engine/json-members.js';
 import { formatDuckType } from '../engine/types.js';
 import { asConnectorError } from '../protocol/errors.js';
+import { OutputClosedError, writeAllSync } from '../protocol/fd-write.js';
 import type { SecretRedactor } from '../protocol/redactor.js';
 import { SourceContext } from '../streams/context.js';
 import { previewRecordData } from '../streams/query-preview.js';
@@ -19,7 +19,7 @@ import { terminalSafeJson, visibleText } from './terminal-text.js';
  * protocol command: errors are plain text on stderr, with exit code 1.
  */
 export async function queryCommand(options: { config: string; sql: string; limit: number; format: 'table' | 'json' }, redactor: SecretRedactor): Promise<number> {
-  const print = (text: string) => writeSync(1, `${text}\n`);
+  const print = (text: string) => writeAllSync(1, Buffer.from(`${text}\n`));
   // Messages can quote values and names from the files: safe for a terminal too.
   const tell = (text: string) => process.stderr.write(`${visibleText(redactor.redact(text), { keepNewlines: true })}\n`);
   try {
@@ -51,6 +51,8 @@ export async function queryCommand(options: { config: string; sql: string; limit
     }
     return 0;
   } catch (error) {
+    // Previewed into `| head`: the reader has what it wanted; main says it once.
+    if (error instanceof OutputClosedError) throw error;
     tell(`source-s3 query: ${asConnectorError(error).message}`);
     return 1;
   }

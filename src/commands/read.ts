@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/load.js';
 import { asConnectorError, configError, type ConnectorError } from '../protocol/errors.js';
+import { OutputClosedError } from '../protocol/fd-write.js';
 import { LineForwarder } from '../protocol/forwarder.js';
 import { readConfiguredCatalog, readStateInput, type StateByStream } from '../protocol/inputs.js';
 import { errorTraceMessage, streamStatusMessage } from '../protocol/messages.js';
@@ -57,6 +58,11 @@ export async function readCommand(paths: { config: string; catalog: string; stat
         if (stream.kind === 'query') await readQueryStream(context, out, forwarder, configured, stream, states.get(stream.name));
         else await readFileStream(context, out, forwarder, configured, stream, states.get(stream.name));
       } catch (error) {
+        // No one reads stdout any more: stop every stream now (DuckDB too), nothing to report there.
+        if (error instanceof OutputClosedError) {
+          context.engine.interrupt();
+          throw error;
+        }
         const failure = asConnectorError(error).withStream(stream.name);
         failures.push(failure);
         await out.write(streamStatusMessage(stream.name, 'INCOMPLETE'));

@@ -3,9 +3,25 @@ import { writeSync } from 'node:fs';
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
+ * stdout's reader went away (`read ... | head`): nothing written from now on can
+ * reach anyone. Not a failure of the sync to report on stdout; the command
+ * stops at once, says so in one stderr line and exits OUTPUT_CLOSED_EXIT_CODE.
+ */
+export class OutputClosedError extends Error {
+  constructor() {
+    super('stdout was closed by its reader');
+    this.name = 'OutputClosedError';
+  }
+}
+
+/** 128 + SIGPIPE, what a shell reports for a command stopped by a closed pipe. */
+export const OUTPUT_CLOSED_EXIT_CODE = 141;
+
+/**
  * Writes all of `buffer[start, end)` to a file descriptor, synchronously.
  * A descriptor left non-blocking by whoever opened it answers EAGAIN when the
- * reader is slow: wait a moment and go on, never drop or cut bytes.
+ * reader is slow: wait a moment and go on, never drop or cut bytes. A pipe
+ * whose reader is gone (EPIPE) throws OutputClosedError.
  */
 export function writeAllSync(fd: number, buffer: Buffer, start = 0, end = buffer.length): void {
   let offset = start;
@@ -13,7 +29,9 @@ export function writeAllSync(fd: number, buffer: Buffer, start = 0, end = buffer
     try {
       offset += writeSync(fd, buffer, offset, end - offset);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EPIPE') throw new OutputClosedError();
+      if (code !== 'EAGAIN') throw error;
       Atomics.wait(pause, 0, 0, 2);
     }
   }

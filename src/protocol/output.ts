@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { AirbyteMessage } from '../generated/protocol.js';
-import { writeAllSync } from './fd-write.js';
+import { OutputClosedError, writeAllSync } from './fd-write.js';
 import { logMessage } from './messages.js';
 import { SecretRedactor } from './redactor.js';
 
@@ -43,7 +43,7 @@ export class OutputWriter {
   writeBytes(buffer: Buffer, start: number, end: number): void {
     if (typeof this.target !== 'number') throw new Error('raw bytes need a file descriptor target');
     if (this.sealed) return;
-    writeAllSync(this.target, buffer, start, end);
+    this.closing(() => writeAllSync(this.target as number, buffer, start, end));
   }
 
   /** Waits until everything written so far has been handed to the OS. */
@@ -51,9 +51,20 @@ export class OutputWriter {
     if (typeof this.target !== 'number' && this.target.writableNeedDrain) await once(this.target, 'drain');
   }
 
+  /** A closed stdout is closed for good: later messages (a TRACE about it, say) are dropped, not retried. */
+  private closing(write: () => void): void {
+    try {
+      write();
+    } catch (error) {
+      if (error instanceof OutputClosedError) this.sealed = true;
+      throw error;
+    }
+  }
+
   private async writeLine(line: string): Promise<void> {
     if (typeof this.target === 'number') {
-      writeAllSync(this.target, Buffer.from(`${line}\n`));
+      const fd = this.target;
+      this.closing(() => writeAllSync(fd, Buffer.from(`${line}\n`)));
       return;
     }
     if (!this.target.write(`${line}\n`)) await once(this.target, 'drain');

@@ -31,6 +31,9 @@ export abstract class PrefixDecoder {
   /** Adds compressed bytes; resolves once their output has been taken. */
   abstract push(chunk: Buffer): Promise<void>;
 
+  /** After the file's last byte (never after a cut): rejects when the compressed data ends early. */
+  abstract finish(): Promise<void>;
+
   get output(): Buffer {
     return Buffer.concat(this.chunks);
   }
@@ -74,6 +77,15 @@ class GzipPrefixDecoder extends PrefixDecoder {
       });
     });
   }
+
+  async finish(): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    await new Promise<void>((resolve, reject) => {
+      this.gunzip.once('error', reject);
+      this.gunzip.once('end', resolve);
+      this.gunzip.end();
+    });
+  }
 }
 
 class ZstdPrefixDecoder extends PrefixDecoder {
@@ -81,5 +93,9 @@ class ZstdPrefixDecoder extends PrefixDecoder {
 
   async push(chunk: Buffer): Promise<void> {
     this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+  }
+
+  async finish(): Promise<void> {
+    this.decoder.push(new Uint8Array(0), true);
   }
 }

@@ -61,8 +61,11 @@ export async function readObjectBytes(bucket: Bucket, object: S3Object, range: B
   }
 }
 
-/** Downloads a whole listed object to `path` (created or truncated, mode 0600); its size on disk is checked against the listing. */
-export async function downloadObject(bucket: Bucket, object: S3Object, path: string): Promise<number> {
+/**
+ * Downloads a whole listed object to `path` (created or truncated, mode 0600); its size on disk is
+ * checked against the listing. `inspect`, if given, sees each byte once, in order, once it is on disk.
+ */
+export async function downloadObject(bucket: Bucket, object: S3Object, path: string, inspect?: ByteSink): Promise<number> {
   const handle = await open(path, 'w', 0o600);
   try {
     // One positional write per chunk, awaited: a byte counts as reached only once it is on disk. As fast
@@ -71,6 +74,7 @@ export async function downloadObject(bucket: Bucket, object: S3Object, path: str
     const bytes = await readObjectBytes(bucket, object, { start: 0, end: object.size - 1 }, async (chunk) => {
       for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done, chunk.length - done, position + done)).bytesWritten;
       position += chunk.length;
+      await inspect?.(chunk);
     });
     const onDisk = (await handle.stat()).size;
     // Cannot differ after the checks above; kept because a wrong row is worse than a failed sync.

@@ -4,7 +4,8 @@ import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Bucket } from './bucket.js';
-import { configError, type ConnectorError } from '../protocol/errors.js';
+import { configError, ConnectorError } from '../protocol/errors.js';
+import { contentCheck, isBlankText } from './content-check.js';
 import { compressionOf, withoutCompressionSuffix } from './compression.js';
 import { readTextPrefix } from './text-prefix.js';
 import { mapAwsError } from './errors.js';
@@ -23,6 +24,11 @@ export interface StagedFile {
   bytesFetched: number;
   /** False when only a sample of the object was staged. */
   complete: boolean;
+  /**
+   * The whole object was seen and its text (decompressed) is nothing but a BOM and white space, or
+   * nothing at all: it has no rows. Always false for a partial sample and for Parquet.
+   */
+  blank: boolean;
 }
 
 /** A text sample grows past its size only to hold a first record that long, up to this. */
@@ -67,19 +73,27 @@ export class StagingArea {
     return area;
   }
 
-  /** Downloads a whole object. */
+  /**
+   * Downloads a whole object. A .gz or .zst object is decompressed on the way (and the output
+   * dropped) to prove it is complete: DuckDB, which reads the staged copy, would take a cut-off
+   * upload for a shorter file.
+   */
   async download(bucket: Bucket, object: S3Object, at?: string): Promise<StagedFile> {
     const path = at ?? this.localPath(object.key);
     if (at !== undefined) await mkdir(dirname(at), { recursive: true, mode: 0o700 });
+    // A zero-byte object has no rows, whatever its name says: there is nothing to decompress.
+    const check = contentCheck(object.size === 0 ? 'none' : compressionOf(object.key), `s3://${bucket.name}/${object.key}`);
     let bytes: number;
     try {
       // Resumed from the byte reached on a network failure, and checked against the listed size and ETag.
-      bytes = await downloadObject(bucket, object, path);
+      bytes = await downloadObject(bucket, object, path, (chunk) => check.push(chunk));
+      await check.end();
     } catch (error) {
       await rm(path, { force: true });
+      if (error instanceof ConnectorError) throw error;
       throw (await this.spaceError(error, bucket, object.key, object.size)) ?? mapAwsError(error, bucket.context({ operation: 'read', key: object.key }));
     }
-    return { path, bucket: bucket.name, object, bytesFetched: bytes, complete: true };
+    return { path, bucket: bucket.name, object, bytesFetched: bytes, complete: true, blank: check.blank };
   }
 
   /**
@@ -115,7 +129,7 @@ export class StagingArea {
           await rm(path, { force: true });
           throw (await this.spaceError(error, bucket, object.key, bytes.length)) ?? error;
         }
-        return { path, bucket: bucket.name, object, bytesFetched: fetched, complete: prefix.whole };
+        return { path, bucket: bucket.name, object, bytesFetched: fetched, complete: prefix.whole, blank: prefix.whole && isBlankText(sample) };
       }
       if (limit >= hardCap) {
         throw configError(
@@ -140,7 +154,7 @@ export class StagingArea {
     } finally {
       await handle.close();
     }
-    return { path, bucket: bucket.name, object, bytesFetched: 0, complete: false };
+    return { path, bucket: bucket.name, object, bytesFetched: 0, complete: false, blank: false };
   }
 
   /** Writes bytes already fetched (counted by the caller) at `offset` of a sparse staged file. */

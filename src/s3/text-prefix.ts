@@ -1,6 +1,6 @@
-import { configError } from '../protocol/errors.js';
 import type { Bucket } from './bucket.js';
 import { compressionOf, prefixDecoder } from './compression.js';
+import { compressedDataError } from './content-check.js';
 import type { S3Object } from './settings.js';
 
 /** First and largest ranged read while decompressing a sample: small files cost one small request. */
@@ -29,6 +29,7 @@ export async function readTextPrefix(bucket: Bucket, object: S3Object, limit: nu
     return { text, whole: object.size <= limit, fetched: text.length };
   }
   const decoder = prefixDecoder(compression, limit);
+  const url = `s3://${bucket.name}/${object.key}`;
   let fetched = 0;
   let rangeBytes = FIRST_RANGE_BYTES;
   while (fetched < object.size && !decoder.full) {
@@ -38,11 +39,18 @@ export async function readTextPrefix(bucket: Bucket, object: S3Object, limit: nu
     try {
       await decoder.push(chunk);
     } catch (error) {
-      const name = compression === 'gzip' ? 'gzip' : 'zstd';
-      throw configError(
-        `s3://${bucket.name}/${object.key} is not valid ${name} data (${(error as Error).message}), though its name ends in .${compression === 'gzip' ? 'gz' : 'zst'}. Fix or rename the file, or exclude it with the stream's globs.`,
-      );
+      throw compressedDataError(url, compression, error);
     }
   }
-  return { text: decoder.output, whole: fetched >= object.size && !decoder.full, fetched };
+  const whole = fetched >= object.size && !decoder.full;
+  // The whole file was read: its compressed data must end where it says (a cut upload ends early).
+  // A zero-byte object is empty, not cut: it has no rows.
+  if (whole && object.size > 0) {
+    try {
+      await decoder.finish();
+    } catch (error) {
+      throw compressedDataError(url, compression, error);
+    }
+  }
+  return { text: decoder.output, whole, fetched };
 }

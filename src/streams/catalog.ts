@@ -6,7 +6,9 @@ import { FILE_LAST_MODIFIED_COLUMN, type InferredSchema } from './schema.js';
 /** The catalog entry of a discovered stream. A primary key that is not a column is the user's mistake. */
 export function airbyteStream(stream: StreamConfig, schema: InferredSchema): AirbyteStream {
   const properties = (schema.jsonSchema.properties ?? {}) as Record<string, unknown>;
-  if (schema.fileCount > 0) {
+  // Known only from files with rows: a stream with none yet (or only empty ones) has no columns to hold a key.
+  const hasColumns = schema.sampledFiles.length > 0;
+  if (hasColumns) {
     const missing = stream.primaryKey.filter((column) => !(column in properties));
     if (missing.length > 0) {
       const columns = schema.columns.map((column) => column.name).join(', ');
@@ -23,7 +25,7 @@ export function airbyteStream(stream: StreamConfig, schema: InferredSchema): Air
     source_defined_cursor: false,
     // A query stream has no file cursor: users pick one of its columns.
     ...(stream.kind === 'files' ? { default_cursor_field: [FILE_LAST_MODIFIED_COLUMN] } : {}),
-    ...(stream.primaryKey.length > 0 && schema.fileCount > 0 ? { source_defined_primary_key: stream.primaryKey.map((column) => [column]) } : {}),
+    ...(stream.primaryKey.length > 0 && hasColumns ? { source_defined_primary_key: stream.primaryKey.map((column) => [column]) } : {}),
     is_resumable: true,
   };
 }

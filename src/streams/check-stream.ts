@@ -4,14 +4,14 @@ import type { SourceContext } from './context.js';
 import { FILE_EXTENSIONS } from '../config/resolve.js';
 import { s3Url, streamFiles, streamMatcher } from './files.js';
 import { describeQuery, prepareQuery } from './query-stream.js';
-import { describeSample, engineCall, firstRows, stageSample } from './sample.js';
+import { describeSample, engineCall, firstRows } from './sample.js';
+import { allFilesEmptyError, sampleCandidates, stageNewestWithRows } from './rows-sample.js';
 import { csvFileColumns, decideCsvDialect, withAnyLineEndings } from './csv-dialect.js';
 import { csvReaderSql, fullParseSql } from '../engine/csv-dialect.js';
 import type { Engine } from '../engine/engine.js';
 import type { CsvFormat, FileType } from '../config/resolved.js';
 import type { S3Object } from '../s3/settings.js';
 import type { StagedFile } from '../s3/staging.js';
-import { newestFirst } from './schema.js';
 
 export interface StreamCheck {
   stream: string;
@@ -64,10 +64,12 @@ async function checkFileStream(context: SourceContext, stream: FileStreamConfig)
   }
   if (matching.length === 0) throw await noFilesError(context, stream);
   refuseOtherFileTypes(context, stream, matching);
-  // The file discover samples first and read takes the CSV dialect from: the newest one.
-  const first = newestFirst(matching)[0]!;
+  // The file discover samples first and read takes the CSV dialect from: the newest one with rows.
   const format = stream.format;
-  const sample = await stageSample(bucket, staging, engine, first, format);
+  const candidates = sampleCandidates(matching, format);
+  const { found, blanks } = await stageNewestWithRows(context, candidates, format, { rows: true });
+  if (found === undefined) throw allFilesEmptyError(stream.name, matching.length, matching.length - candidates.length + blanks);
+  const { object: first, sample } = found;
   try {
     let columns: string[];
     let rowsParsed: number;

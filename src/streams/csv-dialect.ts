@@ -217,7 +217,20 @@ async function refuseOtherFormats(staged: StagedFile, format: CsvFormat): Promis
   const url = s3Url(staged.bucket, staged.object.key);
   const fix = "Narrow the stream's globs to CSV files, or give these files a stream with their format.";
   if (head.subarray(0, 4).toString('latin1') === 'PAR1') throw configError(`${url} is a Parquet file, not CSV. ${fix}`);
+  if (format.encoding !== 'utf-16' && looksLikeUtf16(head)) {
+    throw configError(`${url} looks like UTF-16 text (${head[0] === 0xff || head[0] === 0xfe ? 'it starts with a UTF-16 byte order mark' : 'every other byte is zero'}), but the stream reads it as ${format.encoding}. Set the stream's format.encoding to "utf-16".`);
+  }
   if (format.encoding !== 'utf-16' && /^(\uFEFF)?\s*\{\s*"/.test(head.toString('utf8'))) throw configError(`${url} looks like JSON Lines (it starts with a JSON object), not CSV. ${fix}`);
+}
+
+/** A UTF-16 byte order mark, or ASCII text in UTF-16 (a zero byte beside each character) without one. */
+function looksLikeUtf16(head: Buffer): boolean {
+  if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) return true;
+  const pairs = Math.floor(head.length / 2);
+  if (pairs < 4) return false;
+  let zeroHalves = 0;
+  for (let i = 0; i < pairs * 2; i += 2) if ((head[i] === 0) !== (head[i + 1] === 0)) zeroHalves++;
+  return zeroHalves === pairs;
 }
 
 async function firstBytes(path: string, count: number): Promise<Buffer> {

@@ -20,8 +20,9 @@ import { s3Url, streamFiles } from './files.js';
 import { applyColumnCursor } from './cursor.js';
 import { Prefetcher } from './prefetch.js';
 import { ProgressDisplay } from './progress.js';
-import { engineCall, stageSample } from './sample.js';
-import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN, newestFirst } from './schema.js';
+import { engineCall } from './sample.js';
+import { MAX_BLANK_SAMPLES, mayBeEmpty, sampleCandidates, stageNewestWithRows } from './rows-sample.js';
+import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN } from './schema.js';
 import { stateError, StreamState } from './state.js';
 import { settings } from '../settings.js';
 
@@ -107,7 +108,11 @@ export async function readFileStream(
     for (let next = await prefetcher.next(); next !== undefined; next = await prefetcher.next()) {
       const { item: object, prepared: staged } = next;
       try {
-        await readFile(context, out, forwarder, plan, stream, dialect, state, staged, counters, emitState, progress);
+        // An empty file (zero bytes, or only white space, decompressed) has no rows: nothing to emit, and it is synced.
+        if (!(staged.blank && mayBeEmpty(stream.format))) {
+          if (dialect === undefined && stream.format.filetype === 'csv') throw noDialectError(stream.name);
+          await readFile(context, out, forwarder, plan, stream, dialect, state, staged, counters, emitState, progress);
+        }
       } finally {
         await staging.release(staged);
       }
@@ -128,10 +133,12 @@ export async function readFileStream(
  * at first (the newest matching file), and used for every file.
  */
 async function streamCsvDialect(context: SourceContext, stream: FileStreamConfig, matching: S3Object[], needed: boolean): Promise<CsvDialect | undefined> {
-  const newest = newestFirst(matching)[0];
-  if (stream.format.filetype !== 'csv' || newest === undefined || !needed) return undefined;
-  const { bucket, staging, engine } = context;
-  const sample = await stageSample(bucket, staging, engine, newest, stream.format, { rows: false });
+  if (stream.format.filetype !== 'csv' || !needed) return undefined;
+  const { staging, engine } = context;
+  // Empty files have no dialect: the newest file with rows decides (undefined when none has: nothing to parse).
+  const { found } = await stageNewestWithRows(context, sampleCandidates(matching, stream.format), stream.format, { rows: false });
+  if (found === undefined) return undefined;
+  const sample = found.sample;
   try {
     return await decideCsvDialect(engine, sample.staged, stream.format);
   } catch (error) {
@@ -139,6 +146,14 @@ async function streamCsvDialect(context: SourceContext, stream: FileStreamConfig
   } finally {
     await staging.release(sample.staged);
   }
+}
+
+/** A file with rows to read when the newest files the dialect is taken from were all empty (past MAX_BLANK_SAMPLES). */
+function noDialectError(streamName: string): Error {
+  return configError(
+    `Stream "${streamName}": the newest ${MAX_BLANK_SAMPLES} files with content are all empty (only white space), so the stream's CSV dialect could not be taken from them. Remove the empty files, or narrow the stream's globs to leave them out.`,
+    { streamName },
+  );
 }
 
 /**

@@ -5,6 +5,7 @@ import { recordCut, type RecordCut } from '../engine/record-boundary.js';
 import { sqlIdentifier, sqlString } from '../engine/sql.js';
 import { formatDuckType, parseDuckType, type DuckType } from '../engine/types.js';
 import { configError, ConnectorError } from '../protocol/errors.js';
+import { OutputClosedError } from '../protocol/fd-write.js';
 import type { Bucket } from '../s3/bucket.js';
 import type { S3Object } from '../s3/settings.js';
 import type { StagedFile, StagingArea } from '../s3/staging.js';
@@ -193,6 +194,8 @@ export async function engineCall<T>(staged: StagedFile, format: FileFormat, work
   try {
     return await work();
   } catch (error) {
+    // stdout closed while DuckDB's records were forwarded: not the file's fault.
+    if (error instanceof OutputClosedError) throw error;
     const url = s3Url(staged.bucket, staged.object.key);
     // DuckDB quotes whole rows ("Original Line: ..."); rows may hold personal data, so no line of it runs long.
     const detail = (error instanceof Error ? error.message : String(error))

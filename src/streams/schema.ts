@@ -7,7 +7,8 @@ import type { Limiter } from './concurrency.js';
 import type { SourceContext } from './context.js';
 import { streamFiles } from './files.js';
 import { csvFileColumns, decideCsvDialect } from './csv-dialect.js';
-import { describeSample, stageSample, type ColumnInfo } from './sample.js';
+import { describeSample, stageSample, type ColumnInfo, type FileSample } from './sample.js';
+import { MAX_BLANK_SAMPLES, sampleCandidates, stageNewestWithRows } from './rows-sample.js';
 import { settings } from '../settings.js';
 
 export const FILE_URL_COLUMN = '_ab_source_file_url';
@@ -28,7 +29,7 @@ export interface InferredSchema {
   columns: { name: string; type: DuckType }[];
   /** The stream's JSON Schema, with the two `_ab_` columns. */
   jsonSchema: JsonSchema;
-  /** Files the stream matched, and how many were sampled. */
+  /** Files the stream matched, and the ones sampled (empty files are not: they have no columns). */
   fileCount: number;
   sampledFiles: string[];
 }
@@ -45,46 +46,66 @@ export function newestFirst(objects: S3Object[]): S3Object[] {
  */
 export async function inferFileStreamSchema(context: SourceContext, stream: FileStreamConfig, limiter: Limiter): Promise<InferredSchema> {
   const { config, bucket, staging, engine } = context;
+  const format = stream.format;
   const objects: S3Object[] = [];
   for await (const object of streamFiles(bucket, config.pathPrefix, stream, config.startDate)) objects.push(object);
-  const sampled = newestFirst(objects).slice(0, schemaSampleFiles());
-  // CSV: one dialect for the stream, from its newest file (sampled first), pinned for every other sample.
-  let dialectDecided: ((dialect: Promise<CsvDialect>) => void) | undefined;
-  const dialect = new Promise<CsvDialect>((resolve) => (dialectDecided = resolve));
-  dialect.catch(() => undefined);
-  const perFile = await limiter.map(sampled, async (object, index) => {
-    try {
-      return await describeFile(object, index);
-    } catch (error) {
-      // The other samples wait for the first one's dialect: they must not wait forever.
-      if (index === 0) dialectDecided!(Promise.reject(error));
-      throw error;
-    }
-  });
-  async function describeFile(object: S3Object, index: number) {
-    const sample = await stageSample(bucket, staging, engine, object, stream.format, { rows: false });
-    try {
-      const format = stream.format;
-      let described: ColumnInfo[];
-      if (format.filetype === 'csv') {
-        if (index === 0) dialectDecided!(decideCsvDialect(engine, sample.staged, format));
-        const columns = await csvFileColumns(engine, sample.staged, format, await dialect);
-        described = columns.map((column) => ({ name: column.name, type: formatDuckType(column.type) }));
-      } else described = await describeSample(engine, sample, format);
-      return described.map((column) => ({ name: column.name, type: parseColumnType(column.type, stream.name, column.name) }));
-    } catch (error) {
-      throw error instanceof ConnectorError ? error.withStream(stream.name) : error;
-    } finally {
-      await staging.release(sample.staged);
+  // Empty files (zero bytes, or only white space) have no rows and no columns: the next newest files are sampled instead.
+  const candidates = sampleCandidates(objects, format);
+  const wanted = schemaSampleFiles();
+  const perFile: { name: string; type: DuckType }[][] = [];
+  const sampledFiles: string[] = [];
+  const failed = (error: unknown) => (error instanceof ConnectorError ? error.withStream(stream.name) : error);
+
+  // The newest file with rows first: a CSV stream's dialect comes from it, and is pinned for every other sample.
+  const first = await limiter.run(() => stageNewestWithRows(context, candidates, format, { rows: false }));
+  if (first.found === undefined) return { columns: [], jsonSchema: streamJsonSchema([]), fileCount: objects.length, sampledFiles };
+  let dialect: CsvDialect | undefined;
+  try {
+    if (format.filetype === 'csv') dialect = await decideCsvDialect(engine, first.found.sample.staged, format);
+    perFile.push(await describe(first.found.sample));
+    sampledFiles.push(first.found.object.key);
+  } catch (error) {
+    throw failed(error);
+  } finally {
+    await staging.release(first.found.sample.staged);
+  }
+
+  // Then the next newest, a batch at a time, until enough had rows.
+  let next = first.found.next;
+  let blanks = first.blanks;
+  while (perFile.length < wanted && next < candidates.length && blanks < MAX_BLANK_SAMPLES) {
+    const batch = candidates.slice(next, next + wanted - perFile.length);
+    next += batch.length;
+    const described = await limiter.map(batch, async (object) => {
+      const sample = await stageSample(bucket, staging, engine, object, format, { rows: false });
+      try {
+        return sample.staged.blank ? undefined : await describe(sample);
+      } catch (error) {
+        throw failed(error);
+      } finally {
+        await staging.release(sample.staged);
+      }
+    });
+    for (const [index, columns] of described.entries()) {
+      if (columns === undefined) blanks++;
+      else {
+        perFile.push(columns);
+        sampledFiles.push(batch[index]!.key);
+      }
     }
   }
+
+  async function describe(sample: FileSample): Promise<{ name: string; type: DuckType }[]> {
+    let described: ColumnInfo[];
+    if (format.filetype === 'csv') {
+      const columns = await csvFileColumns(engine, sample.staged, format, dialect!);
+      described = columns.map((column) => ({ name: column.name, type: formatDuckType(column.type) }));
+    } else described = await describeSample(engine, sample, format);
+    return described.map((column) => ({ name: column.name, type: parseColumnType(column.type, stream.name, column.name) }));
+  }
+
   const columns = perFile.reduce((merged, fileColumns) => mergeFields(merged, fileColumns), [] as { name: string; type: DuckType }[]);
-  return {
-    columns,
-    jsonSchema: streamJsonSchema(columns),
-    fileCount: objects.length,
-    sampledFiles: sampled.map((object) => object.key),
-  };
+  return { columns, jsonSchema: streamJsonSchema(columns), fileCount: objects.length, sampledFiles };
 }
 
 function parseColumnType(text: string, streamName: string, column: string): DuckType {
