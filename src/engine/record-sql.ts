@@ -1,9 +1,11 @@
 import { sqlIdentifier, sqlString } from './sql.js';
-import { duckTypeForSchema, duckTypeToJsonSchema, formatDuckType, schemaShape, type DuckType, type JsonSchema } from './types.js';
+import { exactCast } from './exact-cast.js';
+import { duckTypeForSchema, duckTypeToJsonSchema, schemaShape, type DuckType, type JsonSchema } from './types.js';
 
 const ISO_LOCAL = '%Y-%m-%dT%H:%M:%S.%f';
 const TIMESTAMPS = ['TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS'];
 const JSON_TYPE: DuckType = { kind: 'primitive', name: 'JSON' };
+const TEXT: DuckType = { kind: 'primitive', name: 'VARCHAR' };
 
 export interface RecordColumn {
   name: string;
@@ -84,21 +86,33 @@ export function castToCatalog(column: RecordColumn): { expression: string; type:
     if (isRawJson) return { expression: `(${reference} ->> '$')`, type };
     return { expression: column.type.kind === 'primitive' || column.type.kind === 'decimal' ? `CAST(${reference} AS VARCHAR)` : `CAST(to_json(${reference}) AS VARCHAR)`, type };
   }
-  const source = isRawJson && type.kind === 'primitive' && type.name !== 'HUGEINT' && type.name !== 'DOUBLE' && type.name !== 'BOOLEAN' ? `(${reference} ->> '$')` : reference;
-  return { expression: `TRY_CAST(${source} AS ${formatDuckType(type)})`, type };
+  // A raw JSON scalar is cast from its text (a string's content, a number's digits as written), by the text rules.
+  if (isRawJson && type.kind === 'primitive' && type.name !== 'BOOLEAN') return { expression: exactCast(`(${reference} ->> '$')`, TEXT, type), type };
+  return { expression: exactCast(reference, column.type, type), type };
 }
 
 /** The expression emitting a column, and when it was nulled for not fitting the catalog. */
 export function columnValue(column: RecordColumn): ColumnValue {
   const reference = column.source ?? sqlIdentifier(column.name);
-  const cast = castToCatalog(column);
+  const cast = isExactNumber(column.type) && schemaShape(column.target) === 'number' ? undefined : castToCatalog(column);
   if (cast === undefined) return { value: jsonShaped(reference, column.type, 0) ?? reference };
   const value = jsonShaped(cast.expression, cast.type, 0) ?? cast.expression;
   const isText = cast.type.kind === 'primitive' && cast.type.name === 'VARCHAR';
   if (isText) return { value };
   const isRawJson = column.type.kind === 'primitive' && column.type.name === 'JSON';
   const present = isRawJson ? `${reference} IS NOT NULL AND json_type(${reference}) <> 'NULL'` : `${reference} IS NOT NULL`;
-  return { value, nulledWhen: `${present} AND ${cast.expression} IS NULL` };
+  // NaN, infinities and infinite dates have no JSON form: emitted as null, so reported like a value that did not fit.
+  const lost = hasNonFiniteValues(cast.type) ? `(${cast.expression} IS NULL OR NOT isfinite(${cast.expression}))` : `${cast.expression} IS NULL`;
+  return { value, nulledWhen: `${present} AND ${lost}` };
+}
+
+/** Integers and decimals are JSON numbers already: emitted as they are for a number column, never rounded through a DOUBLE. */
+function isExactNumber(type: DuckType): boolean {
+  return type.kind === 'decimal' || (type.kind === 'primitive' && /^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$/.test(type.name));
+}
+
+function hasNonFiniteValues(type: DuckType): boolean {
+  return type.kind === 'primitive' && ['FLOAT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE'].includes(type.name);
 }
 
 /** A column's value in the catalog's type, for comparing cursors; TRY_CAST so a stray value is null, not an error. */
