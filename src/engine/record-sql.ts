@@ -1,5 +1,6 @@
 import { sqlIdentifier, sqlString } from './sql.js';
 import { exactCast } from './exact-cast.js';
+import { caseCollisions } from './json-keys.js';
 import { duckTypeForSchema, duckTypeToJsonSchema, schemaShape, type DuckType, type JsonSchema } from './types.js';
 
 const ISO_LOCAL = '%Y-%m-%dT%H:%M:%S.%f';
@@ -51,10 +52,16 @@ export interface ColumnValue {
  */
 export function recordSelectSql(select: RecordSelect): string {
   const values = select.columns.map((column) => ({ column, ...columnValue(column) }));
-  const data = [
-    ...values.map(({ column, value }) => `${sqlIdentifier(column.name)} := ${value}`),
-    ...Object.entries(select.constants).map(([name, value]) => `${sqlIdentifier(name)} := ${sqlString(value)}`),
+  const fields: [string, string][] = [
+    ...values.map(({ column, value }): [string, string] => [column.name, value]),
+    ...Object.entries(select.constants).map(([name, value]): [string, string] => [name, sqlString(value)]),
   ];
+  // A struct's field names are case-insensitive in DuckDB: names differing only in case ("Name",
+  // "name", JSON Lines keys) are built as a JSON object instead, which DuckDB's writer embeds as is.
+  const caseSensitive = caseCollisions(fields.map(([name]) => name)).length > 0;
+  const data = caseSensitive
+    ? `json_object(${fields.map(([name, value]) => `${sqlString(name)}, ${value}`).join(', ')})`
+    : `struct_pack(${fields.map(([name, value]) => `${sqlIdentifier(name)} := ${value}`).join(', ')})`;
   const nulled = values.filter((entry) => entry.nulledWhen !== undefined);
   const meta =
     nulled.length === 0
@@ -62,7 +69,7 @@ export function recordSelectSql(select: RecordSelect): string {
       : `, "meta" := struct_pack("changes" := list_transform(list_filter([${nulled
           .map((entry) => `CASE WHEN ${entry.nulledWhen} THEN ${sqlString(entry.column.name)} END`)
           .join(', ')}], lambda f: f IS NOT NULL), lambda f: struct_pack("field" := f, "change" := 'NULLED', "reason" := 'SOURCE_SERIALIZATION_ERROR')))`;
-  const record = `struct_pack("stream" := ${sqlString(select.stream)}, "data" := struct_pack(${data.join(', ')}), "emitted_at" := ${Math.trunc(select.emittedAt)}::BIGINT${meta})`;
+  const record = `struct_pack("stream" := ${sqlString(select.stream)}, "data" := ${data}, "emitted_at" := ${Math.trunc(select.emittedAt)}::BIGINT${meta})`;
   const where = select.where === undefined ? '' : ` WHERE ${select.where}`;
   const offset = select.offset !== undefined && select.offset > 0 ? ` OFFSET ${Math.trunc(select.offset)}` : '';
   const records = `SELECT 'RECORD' AS "type", ${record} AS "record"`;
