@@ -1,4 +1,5 @@
 import type { FileFormat } from './formats.js';
+import { caseCollisions, jsonObjectsReaderSql } from './json-keys.js';
 import { sqlString, sqlStringList } from './sql.js';
 
 /**
@@ -11,6 +12,8 @@ export function readerSql(path: string, format: FileFormat, options: { rejectsTa
     case 'parquet':
       return `read_parquet(${sqlString(path)})`;
     case 'jsonl': {
+      // Catalog columns differing only in case cannot be read_json columns: each is read by its exact key.
+      if (options.jsonColumns !== undefined && caseCollisions(options.jsonColumns).length > 0) return jsonObjectsReaderSql(path);
       // With the catalog's columns given, each is read as raw JSON (cast later): objects whose keys
       // drift past DuckDB's sample, or a stray value, cannot fail the read; other keys are ignored.
       const columns = options.jsonColumns === undefined ? '' : `, columns = {${options.jsonColumns.map((name) => `${sqlString(name)}: 'JSON'`).join(', ')}}`;

@@ -1,9 +1,12 @@
 import { sqlIdentifier, sqlString } from './sql.js';
-import { duckTypeForSchema, duckTypeToJsonSchema, formatDuckType, schemaShape, type DuckType, type JsonSchema } from './types.js';
+import { exactCast } from './exact-cast.js';
+import { caseCollisions } from './json-keys.js';
+import { duckTypeForSchema, duckTypeToJsonSchema, schemaShape, type DuckType, type JsonSchema } from './types.js';
 
 const ISO_LOCAL = '%Y-%m-%dT%H:%M:%S.%f';
 const TIMESTAMPS = ['TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS'];
 const JSON_TYPE: DuckType = { kind: 'primitive', name: 'JSON' };
+const TEXT: DuckType = { kind: 'primitive', name: 'VARCHAR' };
 
 export interface RecordColumn {
   name: string;
@@ -49,10 +52,16 @@ export interface ColumnValue {
  */
 export function recordSelectSql(select: RecordSelect): string {
   const values = select.columns.map((column) => ({ column, ...columnValue(column) }));
-  const data = [
-    ...values.map(({ column, value }) => `${sqlIdentifier(column.name)} := ${value}`),
-    ...Object.entries(select.constants).map(([name, value]) => `${sqlIdentifier(name)} := ${sqlString(value)}`),
+  const fields: [string, string][] = [
+    ...values.map(({ column, value }): [string, string] => [column.name, value]),
+    ...Object.entries(select.constants).map(([name, value]): [string, string] => [name, sqlString(value)]),
   ];
+  // A struct's field names are case-insensitive in DuckDB: names differing only in case ("Name",
+  // "name", JSON Lines keys) are built as a JSON object instead, which DuckDB's writer embeds as is.
+  const caseSensitive = caseCollisions(fields.map(([name]) => name)).length > 0;
+  const data = caseSensitive
+    ? `json_object(${fields.map(([name, value]) => `${sqlString(name)}, ${value}`).join(', ')})`
+    : `struct_pack(${fields.map(([name, value]) => `${sqlIdentifier(name)} := ${value}`).join(', ')})`;
   const nulled = values.filter((entry) => entry.nulledWhen !== undefined);
   const meta =
     nulled.length === 0
@@ -60,7 +69,7 @@ export function recordSelectSql(select: RecordSelect): string {
       : `, "meta" := struct_pack("changes" := list_transform(list_filter([${nulled
           .map((entry) => `CASE WHEN ${entry.nulledWhen} THEN ${sqlString(entry.column.name)} END`)
           .join(', ')}], lambda f: f IS NOT NULL), lambda f: struct_pack("field" := f, "change" := 'NULLED', "reason" := 'SOURCE_SERIALIZATION_ERROR')))`;
-  const record = `struct_pack("stream" := ${sqlString(select.stream)}, "data" := struct_pack(${data.join(', ')}), "emitted_at" := ${Math.trunc(select.emittedAt)}::BIGINT${meta})`;
+  const record = `struct_pack("stream" := ${sqlString(select.stream)}, "data" := ${data}, "emitted_at" := ${Math.trunc(select.emittedAt)}::BIGINT${meta})`;
   const where = select.where === undefined ? '' : ` WHERE ${select.where}`;
   const offset = select.offset !== undefined && select.offset > 0 ? ` OFFSET ${Math.trunc(select.offset)}` : '';
   const records = `SELECT 'RECORD' AS "type", ${record} AS "record"`;
@@ -84,21 +93,33 @@ export function castToCatalog(column: RecordColumn): { expression: string; type:
     if (isRawJson) return { expression: `(${reference} ->> '$')`, type };
     return { expression: column.type.kind === 'primitive' || column.type.kind === 'decimal' ? `CAST(${reference} AS VARCHAR)` : `CAST(to_json(${reference}) AS VARCHAR)`, type };
   }
-  const source = isRawJson && type.kind === 'primitive' && type.name !== 'HUGEINT' && type.name !== 'DOUBLE' && type.name !== 'BOOLEAN' ? `(${reference} ->> '$')` : reference;
-  return { expression: `TRY_CAST(${source} AS ${formatDuckType(type)})`, type };
+  // A raw JSON scalar is cast from its text (a string's content, a number's digits as written), by the text rules.
+  if (isRawJson && type.kind === 'primitive' && type.name !== 'BOOLEAN') return { expression: exactCast(`(${reference} ->> '$')`, TEXT, type), type };
+  return { expression: exactCast(reference, column.type, type), type };
 }
 
 /** The expression emitting a column, and when it was nulled for not fitting the catalog. */
 export function columnValue(column: RecordColumn): ColumnValue {
   const reference = column.source ?? sqlIdentifier(column.name);
-  const cast = castToCatalog(column);
+  const cast = isExactNumber(column.type) && schemaShape(column.target) === 'number' ? undefined : castToCatalog(column);
   if (cast === undefined) return { value: jsonShaped(reference, column.type, 0) ?? reference };
   const value = jsonShaped(cast.expression, cast.type, 0) ?? cast.expression;
   const isText = cast.type.kind === 'primitive' && cast.type.name === 'VARCHAR';
   if (isText) return { value };
   const isRawJson = column.type.kind === 'primitive' && column.type.name === 'JSON';
   const present = isRawJson ? `${reference} IS NOT NULL AND json_type(${reference}) <> 'NULL'` : `${reference} IS NOT NULL`;
-  return { value, nulledWhen: `${present} AND ${cast.expression} IS NULL` };
+  // NaN, infinities and infinite dates have no JSON form: emitted as null, so reported like a value that did not fit.
+  const lost = hasNonFiniteValues(cast.type) ? `(${cast.expression} IS NULL OR NOT isfinite(${cast.expression}))` : `${cast.expression} IS NULL`;
+  return { value, nulledWhen: `${present} AND ${lost}` };
+}
+
+/** Integers and decimals are JSON numbers already: emitted as they are for a number column, never rounded through a DOUBLE. */
+function isExactNumber(type: DuckType): boolean {
+  return type.kind === 'decimal' || (type.kind === 'primitive' && /^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$/.test(type.name));
+}
+
+function hasNonFiniteValues(type: DuckType): boolean {
+  return type.kind === 'primitive' && ['FLOAT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE'].includes(type.name);
 }
 
 /** A column's value in the catalog's type, for comparing cursors; TRY_CAST so a stray value is null, not an error. */

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { CsvFormat, FileStreamConfig, StreamConfig } from '../config/resolved.js';
 import { recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
 import { csvReaderSql, type CsvColumn, type CsvDialect } from '../engine/csv-dialect.js';
+import { caseCollisions, jsonKeySql, jsonKeysSql, jsonObjectsReaderSql, mayHaveRenamedKeys, withRealKeys } from '../engine/json-keys.js';
 import { readerSql } from '../engine/readers.js';
 import { sqlIdentifier, sqlString } from '../engine/sql.js';
 import { parseDuckType, schemaShape, type DuckType, type JsonSchema } from '../engine/types.js';
@@ -172,6 +173,7 @@ async function csvReadColumns(context: SourceContext, plan: StreamPlan, format: 
 }
 
 const TEXT: DuckType = { kind: 'primitive', name: 'VARCHAR' };
+const JSON_VALUE: DuckType = { kind: 'primitive', name: 'JSON' };
 
 /**
  * A header line again in the middle of a file (exports concatenated) is not a
@@ -257,7 +259,7 @@ async function readFile(
           reader: csvReaderSql(path, dialect!, csvColumns, rejectsTable === undefined ? {} : { rejectsTable }),
           lenientReader: csvReaderSql(path, dialect!, csvColumns, { ignoreErrors: skipMalformed }),
         };
-  const { reader, lenientReader } = readers(staged.path);
+  let { reader, lenientReader } = readers(staged.path);
 
   let columns: RecordColumn[];
   if (csvColumns !== undefined) {
@@ -266,10 +268,18 @@ async function readFile(
         ? csvColumns
         : csvColumns.filter((column) => plan.catalogColumns.has(column.name)).map((column) => ({ ...column, target: plan.catalogColumns.get(column.name)! }));
   } else if (jsonColumns !== undefined) {
-    columns = jsonColumns.map((name) => ({ name, type: { kind: 'primitive', name: 'JSON' }, target: plan.catalogColumns.get(name)! }));
+    // Keys differing only in case are read by exact key (readerSql gives each line's raw object then).
+    const byKey = caseCollisions(jsonColumns).length > 0;
+    columns = jsonColumns.map((name) => ({ name, type: JSON_VALUE, target: plan.catalogColumns.get(name)!, ...(byKey ? { source: jsonKeySql(name) } : {}) }));
   } else {
     const described = await engineCall(staged, stream.format, () => engine.all(`DESCRIBE SELECT * FROM ${lenientReader}`));
-    const fileColumns: RecordColumn[] = described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
+    let fileColumns: RecordColumn[] = described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
+    if (stream.format.filetype === 'jsonl' && mayHaveRenamedKeys(fileColumns.map((column) => column.name))) {
+      // Keys differing only in case, which DuckDB renames and leaves empty: each read by its exact key, as it is.
+      const keys = await engineCall(staged, stream.format, () => engine.all(jsonKeysSql(staged.path)));
+      fileColumns = withRealKeys(fileColumns, keys.map((row) => String(row.k))).map((column) => ({ name: column.name, type: JSON_VALUE, source: jsonKeySql(column.name) }));
+      reader = lenientReader = jsonObjectsReaderSql(staged.path);
+    }
     columns =
       plan.catalogColumns.size === 0
         ? fileColumns

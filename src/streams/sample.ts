@@ -1,5 +1,6 @@
 import type { FileFormat } from '../engine/formats.js';
 import type { Engine, Row } from '../engine/engine.js';
+import { jsonKeysSql, mayHaveRenamedKeys, withRealKeys } from '../engine/json-keys.js';
 import { readerSql } from '../engine/readers.js';
 import { recordCut, type RecordCut } from '../engine/record-boundary.js';
 import { sqlIdentifier, sqlString } from '../engine/sql.js';
@@ -145,7 +146,15 @@ export interface ColumnInfo {
 export async function describeSample(engine: Engine, sample: FileSample, format: FileFormat): Promise<ColumnInfo[]> {
   const rows = await engineCall(sample.staged, format, () => engine.all(`DESCRIBE SELECT * FROM ${readerSql(sample.staged.path, format)}`));
   const columns = rows.map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
-  return format.filetype === 'jsonl' ? nullOnlyJsonColumnsAsNull(engine, sample, format, columns) : columns;
+  return format.filetype === 'jsonl' ? withRealJsonKeys(engine, sample, format, await nullOnlyJsonColumnsAsNull(engine, sample, format, columns)) : columns;
+}
+
+/** Keys differing only in case ("Name", "name"), which DuckDB names "Name", "name_1": named as in the file. */
+async function withRealJsonKeys(engine: Engine, sample: FileSample, format: FileFormat, columns: ColumnInfo[]): Promise<ColumnInfo[]> {
+  if (!mayHaveRenamedKeys(columns.map((column) => column.name))) return columns;
+  const keys = await engineCall(sample.staged, format, () => engine.all(jsonKeysSql(sample.staged.path)));
+  const typed = columns.map((column) => ({ name: column.name, type: parseDuckType(column.type) }));
+  return withRealKeys(typed, keys.map((row) => String(row.k))).map((column) => ({ name: column.name, type: formatDuckType(column.type) }));
 }
 
 /**

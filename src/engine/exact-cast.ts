@@ -1,0 +1,85 @@
+import { formatDuckType, type DuckType } from './types.js';
+
+/**
+ * Casts that never round or truncate: the SQL giving a value as the catalog's
+ * type, or NULL when the value cannot be that type without losing something
+ * (the caller reports such a null in the record's meta.changes). DuckDB's own
+ * TRY_CAST is lenient in ways that change values: '1.5', 2.7 and '1e3' become
+ * integers 2, 3 and 1000, '0x1F', '0b101' and '1_000' are read as numbers,
+ * '2024-01-16 23:59:59' (or '2024-01-15 junk') becomes a DATE without its
+ * time, and a '+05:00' offset cast to TIMESTAMP is dropped.
+ *
+ * The rules, all cheap SQL in the same SELECT:
+ * - integer from text: plain decimal integer syntax only, with an optional
+ *   sign, surrounding spaces and a zero fraction ('7', ' -7 ', '7.0');
+ *   from FLOAT/DOUBLE/DECIMAL: values with no fraction, in range;
+ * - number from text: what TRY_CAST accepts, except digit separators ('1_000');
+ * - date from text or a timestamp: only values at midnight UTC, with no offset
+ *   other than UTC's;
+ * - timestamps: timestamps without time zone are taken as UTC (as a naive
+ *   value read into a zoned column is), so a value with an offset is converted
+ *   to UTC, never stripped of it; a fraction finer than microseconds that is
+ *   not zero cannot be kept, so the value is null;
+ * - time from text: a time of day alone (HH:MM[:SS[.ffffff]]).
+ */
+export function exactCast(expression: string, from: DuckType, to: DuckType): string {
+  const target = formatDuckType(to);
+  const tryCast = (value: string, type = target) => `TRY_CAST(${value} AS ${type})`;
+  if (isText(from)) return exactCastFromText(expression, to, tryCast);
+  if (isInteger(to) && (isPrimitive(from, FLOATS) || from.kind === 'decimal')) {
+    return `CASE WHEN ${expression} = trunc(${expression}) THEN ${tryCast(expression)} END`;
+  }
+  if (isPrimitive(from, ['TIMESTAMP_NS']) && isPrimitive(to, ['DATE', ...ZONED_OR_NOT])) {
+    // Nanoseconds that are not a whole microsecond would be cut off.
+    return `CASE WHEN epoch_ns(${expression}) % 1000 = 0 THEN ${exactCast(tryCast(expression, 'TIMESTAMP'), TIMESTAMP, to)} END`;
+  }
+  if (isPrimitive(to, ['DATE']) && isPrimitive(from, [...TIMESTAMPS, 'TIMESTAMP WITH TIME ZONE'])) {
+    return `CASE WHEN ${tryCast(expression)} = ${expression} THEN ${tryCast(expression)} END`;
+  }
+  // A time of day from a timestamp would lose its date.
+  if (isPrimitive(to, ['TIME', 'TIME WITH TIME ZONE']) && !isPrimitive(from, ['TIME', 'TIME WITH TIME ZONE'])) return `CAST(NULL AS ${target})`;
+  return tryCast(expression);
+}
+
+const FLOATS = ['FLOAT', 'DOUBLE'];
+const TIMESTAMPS = ['TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS'];
+const ZONED_OR_NOT = ['TIMESTAMP', 'TIMESTAMP WITH TIME ZONE'];
+const INTEGERS = ['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT'];
+const TIMESTAMP: DuckType = { kind: 'primitive', name: 'TIMESTAMP' };
+
+/** Integer syntax DuckDB reads without changing the value: no exponent, base prefix, separator or non-zero fraction. */
+const PLAIN_INTEGER = String.raw`\s*[+-]?[0-9]+(\.0*)?\s*`;
+/** A fraction with a non-zero digit past the sixth: more precision than a microsecond timestamp holds. */
+const SUB_MICROSECOND = String.raw`\.[0-9]{6}[0-9]*[1-9]`;
+/** The shortest text that can carry a seventh fractional digit: '2024-01-15 10:30:00.1234567'. */
+const SUB_MICROSECOND_MIN_LENGTH = 27;
+const PLAIN_DATE = String.raw`\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*`;
+const TIME_OF_DAY = String.raw`\s*[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{0,6}0*)?)?\s*`;
+
+function exactCastFromText(text: string, to: DuckType, tryCast: (value: string, type?: string) => string): string {
+  if (isInteger(to)) return `CASE WHEN regexp_full_match(${text}, '${PLAIN_INTEGER}') THEN ${tryCast(text)} END`;
+  if (isPrimitive(to, FLOATS)) return `CASE WHEN strpos(${text}, '_') = 0 THEN ${tryCast(text)} END`;
+  if (isPrimitive(to, ['DATE'])) {
+    // DuckDB's DATE cast ignores what follows the date ('2024-01-1x' is 2024-01-01): a plain date is
+    // checked for its shape; anything else must read, in full (offset included), as midnight UTC.
+    return `CASE WHEN regexp_full_match(${text}, '${PLAIN_DATE}') THEN ${tryCast(text)} WHEN ${zonedCast(text)} = ${tryCast(text)} THEN ${tryCast(text)} END`;
+  }
+  const finerThanMicroseconds = `(length(${text}) >= ${SUB_MICROSECOND_MIN_LENGTH} AND regexp_matches(${text}, '${SUB_MICROSECOND}'))`;
+  if (isPrimitive(to, ['TIMESTAMP'])) {
+    // Fast path: text too short for a seventh fractional digit and without a numeric offset (no '+',
+    // no '-' past the date) reads as it is. Anything else is read as zoned (an offset or zone name is
+    // applied; none means UTC) and given as UTC wall-clock time.
+    const plain = `length(${text}) < ${SUB_MICROSECOND_MIN_LENGTH} AND strpos(${text}, '+') = 0 AND strpos(substr(${text}, 11), '-') = 0`;
+    return `coalesce(CASE WHEN ${plain} THEN ${tryCast(text)} END, CASE WHEN NOT ${finerThanMicroseconds} THEN CAST(${zonedCast(text)} AS TIMESTAMP) END)`;
+  }
+  if (isPrimitive(to, ['TIMESTAMP WITH TIME ZONE'])) return `CASE WHEN NOT ${finerThanMicroseconds} THEN ${zonedCast(text)} END`;
+  if (isPrimitive(to, ['TIME'])) return `CASE WHEN regexp_full_match(${text}, '${TIME_OF_DAY}') THEN ${tryCast(text)} END`;
+  return tryCast(text);
+}
+
+/** The zoned cast refuses a date followed by spaces ('2024-01-15 '), which the other casts accept: trimmed when it fails. */
+const zonedCast = (text: string): string => `coalesce(TRY_CAST(${text} AS TIMESTAMP WITH TIME ZONE), TRY_CAST(rtrim(${text}) AS TIMESTAMP WITH TIME ZONE))`;
+
+const isPrimitive = (type: DuckType, names: string[]): boolean => type.kind === 'primitive' && names.includes(type.name);
+const isText = (type: DuckType): boolean => isPrimitive(type, ['VARCHAR']);
+const isInteger = (type: DuckType): boolean => isPrimitive(type, INTEGERS);
