@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, cleanEnv, endpoint, writeTempFile } from '../support/cli.js';
+import { endpoint, writeTempFile } from '../support/cli.js';
 import { BUCKET } from '../support/constants.js';
-import { messageErrors } from '../support/protocol.js';
-import { configuredCatalog, configWith, discoverStreams, lastStates, read, type ReadResult, type Schema } from '../support/read.js';
+import { configuredCatalog, configWith, discoverStreams, lastStates, read, readUntilKilled, type ReadResult, type Schema } from '../support/read.js';
 import { putObject, testClient } from '../support/s3-client.js';
 
 /*
@@ -183,33 +181,6 @@ describe('a store that lists no ETags', () => {
   });
 });
 
-/** Reads until `stop` says so, then kills the process hard; returns the messages it printed. */
-async function readUntilKilled(args: string[], env: Record<string, string>, stop: (message: Schema) => boolean): Promise<Schema[]> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'ignore'] });
-  const messages: Schema[] = [];
-  let pending = '';
-  let killed = false;
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    if (killed) return;
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) {
-      const message = JSON.parse(line) as Schema;
-      expect(messageErrors(message)).toBe('');
-      messages.push(message);
-      if (stop(message)) {
-        killed = true;
-        child.stdout.pause();
-        child.kill('SIGKILL');
-        return;
-      }
-    }
-  });
-  await new Promise((resolve) => child.on('close', resolve));
-  expect(killed).toBe(true);
-  return messages;
-}
 
 describe('a read killed inside a file, resumed', () => {
   it('resumes at the offset for the same version, and reads a replaced file from its first row', async () => {

@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, cleanEnv, endpoint, writeTempFile } from '../support/cli.js';
+import { endpoint, writeTempFile } from '../support/cli.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { messageErrors } from '../support/protocol.js';
-import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, lastStates, read, type Schema } from '../support/read.js';
+import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, lastStates, read, readUntilKilled, type Schema } from '../support/read.js';
 import { putObject, testClient } from '../support/s3-client.js';
 
 const client = testClient();
@@ -184,34 +182,6 @@ describe('incremental with a column cursor', () => {
   });
 });
 
-/** Reads until `stop` says so, then kills the process hard; returns the whole lines it printed. */
-async function readUntilKilled(args: string[], env: Record<string, string>, stop: (message: Schema) => boolean): Promise<Schema[]> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'ignore'] });
-  const messages: Schema[] = [];
-  let pending = '';
-  let killed = false;
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    if (killed) return;
-    pending += chunk;
-    const lines = pending.split('\n');
-    pending = lines.pop()!;
-    for (const line of lines) {
-      const message = JSON.parse(line) as Schema;
-      expect(messageErrors(message)).toBe('');
-      messages.push(message);
-      if (stop(message)) {
-        // Stop reading: the child blocks on its full pipe at once, then dies mid-stream.
-        killed = true;
-        child.stdout.pause();
-        child.kill('SIGKILL');
-        return;
-      }
-    }
-  });
-  await new Promise((resolve) => child.on('close', resolve));
-  expect(killed).toBe(true);
-  return messages;
-}
 
 describe('a read killed after a mid-file checkpoint', () => {
   it('resumes from the last state it printed without losing a row or re-emitting a completed file', async () => {

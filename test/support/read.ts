@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { expect } from 'vitest';
-import { localConfig, onlyMessage, runCli, writeTempFile, type AirbyteMessageLike, type CliResult } from './cli.js';
+import { CLI, cleanEnv, localConfig, onlyMessage, runCli, writeTempFile, type AirbyteMessageLike, type CliResult } from './cli.js';
+import { messageErrors } from './protocol.js';
 
 export type Schema = Record<string, any>;
 
@@ -62,4 +64,33 @@ export function expectRecordsValid(records: Schema[], catalog: Schema): void {
 /** localConfig with the given streams. */
 export function configWith(streams: unknown[], overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return localConfig({ streams, ...overrides });
+}
+
+/** Reads until `stop` says so, then kills the process hard; returns the whole lines it printed. */
+export async function readUntilKilled(args: string[], env: Record<string, string>, stop: (message: Schema) => boolean): Promise<Schema[]> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'ignore'] });
+  const messages: Schema[] = [];
+  let pending = '';
+  let killed = false;
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    if (killed) return;
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop()!;
+    for (const line of lines) {
+      const message = JSON.parse(line) as Schema;
+      expect(messageErrors(message)).toBe('');
+      messages.push(message);
+      if (stop(message)) {
+        // Stop reading: the child blocks on its full pipe at once, then dies mid-stream.
+        killed = true;
+        child.stdout.pause();
+        child.kill('SIGKILL');
+        return;
+      }
+    }
+  });
+  await new Promise((resolve) => child.on('close', resolve));
+  expect(killed).toBe(true);
+  return messages;
 }
