@@ -27,9 +27,15 @@ export interface CsvColumn {
   type: DuckType;
 }
 
+/** The longest CSV row read (bytes). */
+export const MAX_ROW_BYTES = 16 << 20;
+
 /** The options of read_csv / sniff_csv the user's format (or a decided dialect) fixes. */
 function dialectOptions(dialect: Partial<CsvDialect> & { header: boolean; skipRows: number; encoding: CsvFormat['encoding'] }): string[] {
-  const options = [`header = ${dialect.header ? 'true' : 'false'}`];
+  // DuckDB refuses a row over 2,000,000 bytes by default, and no format option of ours could raise it:
+  // allow 16 MiB rows, with the buffer at DuckDB's default 32 MiB (it must hold two rows; a larger
+  // limit alone makes DuckDB size its buffers at 16x, past the memory limit).
+  const options = [`header = ${dialect.header ? 'true' : 'false'}`, `max_line_size = ${MAX_ROW_BYTES}`, `buffer_size = ${2 * MAX_ROW_BYTES}`];
   if (dialect.delimiter !== undefined) options.push(`delim = ${sqlString(dialect.delimiter)}`);
   if (dialect.quote !== undefined) options.push(`quote = ${sqlString(dialect.quote)}`);
   if (dialect.escape !== undefined) options.push(`escape = ${sqlString(dialect.escape)}`);

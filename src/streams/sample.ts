@@ -198,6 +198,17 @@ export async function firstRows(engine: Engine, sample: FileSample, format: File
 
 const FORMAT_NAMES: Record<FileFormat['filetype'], string> = { csv: 'CSV', parquet: 'Parquet', jsonl: 'JSON Lines' };
 
+/**
+ * DuckDB's error for the logs (check's LOG, a TRACE's internal_message) without the row it quotes:
+ * "Original Line:" can run over many lines of a multi-line quoted record, and rows may hold
+ * personal data. The user's message quotes at most 80 characters of the row instead.
+ */
+export function withoutRowText(detail: string): string {
+  const at = detail.search(/Original Line:/i);
+  const kept = at < 0 ? detail : `${detail.slice(0, at)}(the row's text is left out)`;
+  return kept.length > 1000 ? `${kept.slice(0, 1000)}...` : kept;
+}
+
 /** Runs DuckDB work on a staged file; a failure becomes a config_error naming the S3 object, never the local path. */
 export async function engineCall<T>(staged: StagedFile, format: FileFormat, work: () => Promise<T>): Promise<T> {
   try {
@@ -213,13 +224,14 @@ export async function engineCall<T>(staged: StagedFile, format: FileFormat, work
       .split('\n')
       .map((line) => (line.length > 200 ? `${line.slice(0, 200)}...` : line))
       .join('\n');
+    const internalMessage = withoutRowText(detail);
     // Errors about our own SQL are our bug, not the file's.
     if (/^(Binder|Parser|Catalog|Internal|INTERNAL|Not implemented) Error/.test(detail)) {
-      throw new ConnectorError('system_error', `Unexpected error in the connector's query for ${url}: ${duckdbReason(detail)}`, { internalMessage: detail });
+      throw new ConnectorError('system_error', `Unexpected error in the connector's query for ${url}: ${duckdbReason(detail)}`, { internalMessage });
     }
     const csvRow = format.filetype === 'csv' ? csvRowProblem(detail) : undefined;
-    if (csvRow !== undefined) throw configError(`${url} could not be read as CSV: ${csvRow}`, { internalMessage: detail });
-    throw configError(`${url} could not be read as ${FORMAT_NAMES[format.filetype]}: ${duckdbReason(detail)}. ${remedy(detail, format)}`, { internalMessage: detail });
+    if (csvRow !== undefined) throw configError(`${url} could not be read as CSV: ${csvRow}`, { internalMessage });
+    throw configError(`${url} could not be read as ${FORMAT_NAMES[format.filetype]}: ${duckdbReason(detail)}. ${remedy(detail, format)}`, { internalMessage });
   }
 }
 

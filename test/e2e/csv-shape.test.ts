@@ -40,6 +40,10 @@ const FILES: Record<string, Buffer | string> = {
   'mixed-types/a.csv': 'id,name\n1,a\n',
   'mixed-types/b.jsonl': '{"id": 2, "name": "b"}\n',
   'mixed-types/c.parquet': 'PAR1 not really',
+  // A row with a 10 MB field (a pasted document), past DuckDB's default 2,000,000-byte row limit.
+  'long-field/data.csv': `id,blob,v\n1,short,1\n2,${'x'.repeat(10_000_000)},2\n3,after,3\n`,
+  // An unclosed quote at line 2, then thousands of rows of personal data a quoting error could echo.
+  'open-quote-pii/data.csv': ['id,name,v', '1,"open,1', ...Array.from({ length: 60_000 }, (_, index) => `${index + 2},ssn-${100_000_000 + index},${index}`)].join('\n') + '\n',
   // JSON Lines under a .csv name.
   'json-named-csv/items.csv': '{"sku": 1, "title": "a, b"}\n{"sku": 2, "title": "c"}\n',
 };
@@ -214,5 +218,32 @@ describe('check tells the truth', () => {
     const { status, message } = await check(configWith([stream('items', 'json-named-csv')]));
     expect(status).toBe('FAILED');
     expect(message).toContain(`${PREFIX}json-named-csv/items.csv looks like JSON Lines`);
+  });
+});
+
+describe('rows as long or as private as real ones', () => {
+  it('reads a row with a 10 MB field whole', async () => {
+    const { result } = await readAll([stream('long_field', 'long-field')]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.records.map((record) => [record.data.id, String(record.data.blob).length, record.data.v])).toEqual([
+      [1, 5, 1],
+      [2, 10_000_000, 2],
+      [3, 5, 3],
+    ]);
+  });
+
+  it("never echoes the rows a quoting error swallowed: not in check's logs, not in a read's TRACE", async () => {
+    const config = configWith([stream('open_quote', 'open-quote-pii')]);
+    const checked = await check(config);
+    expect(checked.status).toBe('FAILED');
+    expect(checked.result.stdout).not.toContain('ssn-100000010');
+    expect(checked.result.stdout.length).toBeLessThan(5_000);
+    const catalog = configuredCatalog(await discoverStreams(configWith([stream('open_quote', 'open-quote-pii', { format: { quote_char: '' } })])), { sync_mode: 'full_refresh' });
+    const failed = await read(config, catalog);
+    expect(failed.code).toBe(1);
+    const trace = failed.stdout.split('\n').find((line) => line.includes('"ERROR"')) ?? '';
+    expect(trace).toContain('open-quote-pii/data.csv');
+    expect(trace).not.toContain('ssn-100000010');
+    expect(trace.length).toBeLessThan(3_000);
   });
 });
