@@ -80,6 +80,27 @@ function exactCastFromText(text: string, to: DuckType, tryCast: (value: string, 
 /** The zoned cast refuses a date followed by spaces ('2024-01-15 '), which the other casts accept: trimmed when it fails. */
 const zonedCast = (text: string): string => `coalesce(TRY_CAST(${text} AS TIMESTAMP WITH TIME ZONE), TRY_CAST(rtrim(${text}) AS TIMESTAMP WITH TIME ZONE))`;
 
+/** A JSON number literal (RFC 8259), with spaces around it: the text is emitted as it is. */
+const JSON_NUMBER = String.raw` *-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? *`;
+
+/**
+ * A number column's value read from text (CSV, or a JSON Lines scalar's text),
+ * as JSON with the digits the file has: a DOUBLE would round an integer past
+ * 2^53 or a long decimal. When the text is a JSON number literal it is cast to
+ * JSON as it is (DuckDB's JSON writer keeps integers of any length and numbers
+ * past a double's range raw; it re-reads a decimal with more than 15
+ * significant digits as a double, see the README). Other text ('+5', '.5',
+ * '1.', '007', 'NaN') takes the exact cast to DOUBLE, shaped as JSON (null
+ * when not finite). `literal` is true for the rows emitted as written.
+ */
+export function numberAsWritten(text: string): { json: string; literal: string; cast: string } {
+  const literal = `regexp_full_match(${text}, '${JSON_NUMBER}')`;
+  const cast = exactCastFromText(text, DOUBLE, (value, type = 'DOUBLE') => `TRY_CAST(${value} AS ${type})`);
+  return { json: `CASE WHEN ${literal} THEN CAST(trim(${text}) AS JSON) ELSE CAST(CASE WHEN isfinite(${cast}) THEN ${cast} END AS JSON) END`, literal, cast };
+}
+
+const DOUBLE: DuckType = { kind: 'primitive', name: 'DOUBLE' };
+
 const isPrimitive = (type: DuckType, names: string[]): boolean => type.kind === 'primitive' && names.includes(type.name);
 const isText = (type: DuckType): boolean => isPrimitive(type, ['VARCHAR']);
 const isInteger = (type: DuckType): boolean => isPrimitive(type, INTEGERS);
