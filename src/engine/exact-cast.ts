@@ -86,18 +86,25 @@ const JSON_NUMBER = String.raw` *-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? 
 /**
  * A number column's value read from text (CSV, or a JSON Lines scalar's text),
  * as JSON with the digits the file has: a DOUBLE would round an integer past
- * 2^53 or a long decimal. When the text is a JSON number literal it is cast to
- * JSON as it is (DuckDB's JSON writer keeps integers of any length and numbers
- * past a double's range raw; it re-reads a decimal with more than 15
- * significant digits as a double, see the README). Other text ('+5', '.5',
- * '1.', '007', 'NaN') takes the exact cast to DOUBLE, shaped as JSON (null
- * when not finite). `literal` is true for the rows emitted as written.
+ * 2^53 or a long decimal. A JSON number literal is cast to JSON as it is;
+ * other text ('+5', '.5', '1.', '007') takes the exact cast to DOUBLE. DuckDB's
+ * JSON writer keeps integers of any length and numbers past a double's range
+ * raw, but re-reads any other number as a double: a value that a double
+ * cannot hold exactly (more than 17 significant digits, an underflow) is null
+ * instead, as are NaN, infinities and text that is not a number. Only texts
+ * longer than 15 characters or with an exponent are checked for that.
  */
-export function numberAsWritten(text: string): { json: string; literal: string; cast: string } {
+export function numberAsWritten(text: string): string {
+  const double = `TRY_CAST(${text} AS DOUBLE)`;
   const literal = `regexp_full_match(${text}, '${JSON_NUMBER}')`;
+  // The significant digits differ from those of the nearest double (which are its shortest form).
+  const rounded = `((length(${text}) > 15 OR regexp_matches(${text}, '[eE]')) AND isfinite(${double}) AND ${significantDigits(text)} <> ${significantDigits(`CAST(${double} AS VARCHAR)`)})`;
   const cast = exactCastFromText(text, DOUBLE, (value, type = 'DOUBLE') => `TRY_CAST(${value} AS ${type})`);
-  return { json: `CASE WHEN ${literal} THEN CAST(trim(${text}) AS JSON) ELSE CAST(CASE WHEN isfinite(${cast}) THEN ${cast} END AS JSON) END`, literal, cast };
+  return `CASE WHEN ${literal} THEN CASE WHEN NOT (regexp_matches(${text}, '[.eE]') AND ${rounded}) THEN CAST(trim(${text}) AS JSON) END WHEN NOT ${rounded} THEN CAST(CASE WHEN isfinite(${cast}) THEN ${cast} END AS JSON) END`;
 }
+
+/** A number's digits without sign, point, exponent, leading or trailing zeros: '-0.0120e5' gives '12'. */
+const significantDigits = (text: string): string => `trim(regexp_replace(regexp_replace(${text}, '[eE].*$', ''), '[^0-9]', '', 'g'), '0')`;
 
 const DOUBLE: DuckType = { kind: 'primitive', name: 'DOUBLE' };
 

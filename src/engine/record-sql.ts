@@ -108,8 +108,8 @@ export function columnValue(column: RecordColumn): ColumnValue {
   const text = isRawJson ? `(${reference} ->> '$')` : isText(column.type) ? reference : undefined;
   if (text !== undefined && schemaShape(column.target) === 'number') {
     // Text to a number: the digits as written, never rounded through a DOUBLE.
-    const number = numberAsWritten(text);
-    return { value: number.json, nulledWhen: `${present} AND NOT coalesce(${number.literal}, false) AND (${number.cast} IS NULL OR NOT isfinite(${number.cast}))` };
+    const value = numberAsWritten(text);
+    return { value, nulledWhen: `${present} AND (${value}) IS NULL` };
   }
   const value = jsonShaped(cast.expression, cast.type, 0) ?? cast.expression;
   if (isText(cast.type)) return { value };

@@ -210,9 +210,9 @@ describe('values that do not fit the catalog type exactly', () => {
     expect(result.records.map((record) => record.meta?.changes ?? [])).toEqual([[], []]);
   });
 
-  it('CSV: number text outside the sample is emitted as written, or exactly as a double, or nulled and reported', async () => {
+  it('CSV: number text outside the sample is emitted as written, or exactly as a double, or nulled and reported (as when discover sampled only newer files)', async () => {
     const key = `casts/${Date.now()}/late-numbers.csv`;
-    const late = ['1.5', ' 42 ', '-0', '1e400', '12345678901234567890123', '+5', '.5', '007', 'NaN', 'Infinity', '1_000', 'abc'];
+    const late = ['1.5', ' 42 ', '-0', '1e400', '12345678901234567890123', '+5', '.5', '007', '0.30000000000000004', '0.12345678901234567891', '12345678901234567890.5', 'NaN', 'Infinity', '1_000', 'abc'];
     await putObject(client, key, `n,amt\n${late.map((value, index) => `${index + 1},${value}`).join('\n')}\n`);
     const config = configWith([{ name: 'late', globs: [key], format: { filetype: 'csv' } }]);
     const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });
@@ -222,7 +222,8 @@ describe('values that do not fit the catalog type exactly', () => {
     const result = await read(config, catalog);
     expect(result.code, result.stderr).toBe(0);
     expectRecordsValid(result.records, catalog);
-    expect(numberText(result.stdout, 'amt')).toEqual(['1.5', '42', '0', '1e400', '12345678901234567890123', '5.0', '0.5', '7.0', 'null', 'null', 'null', 'null']);
-    expect(result.records.map((record) => record.meta?.changes ?? [])).toEqual([[], [], [], [], [], [], [], [], [NULLED('amt')], [NULLED('amt')], [NULLED('amt')], [NULLED('amt')]]);
+    expect(numberText(result.stdout, 'amt')).toEqual(['1.5', '42', '0', '1e400', '12345678901234567890123', '5.0', '0.5', '7.0', '0.30000000000000004', 'null', 'null', 'null', 'null', 'null', 'null']);
+    // More digits than a double holds: DuckDB's JSON writer would round them, so they are nulled and reported.
+    expect(result.records.map((record) => record.meta?.changes ?? [])).toEqual([...Array(9).fill([]), ...Array(6).fill([NULLED('amt')])]);
   });
 });
