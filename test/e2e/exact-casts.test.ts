@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { onlyMessage, runCli, writeTempFile } from '../support/cli.js';
 import { putObject, testClient } from '../support/s3-client.js';
 import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, read, type Schema } from '../support/read.js';
 
@@ -225,5 +226,26 @@ describe('values that do not fit the catalog type exactly', () => {
     expect(numberText(result.stdout, 'amt')).toEqual(['1.5', '42', '0', '1e400', '12345678901234567890123', '5.0', '0.5', '7.0', '0.30000000000000004', 'null', 'null', 'null', 'null', 'null', 'null']);
     // More digits than a double holds: DuckDB's JSON writer would round them, so they are nulled and reported.
     expect(result.records.map((record) => record.meta?.changes ?? [])).toEqual([...Array(9).fill([]), ...Array(6).fill([NULLED('amt')])]);
+  });
+  it('CSV: an older file outside the schema sample (SOURCE_S3_SCHEMA_FILES=1) keeps its numbers exact or reports them', async () => {
+    const prefix = `casts/${Date.now()}/outside-sample/`;
+    // Uploaded first: older, or (same second) after a.csv in key order, so a.csv is the file sampled.
+    await putObject(client, `${prefix}z.csv`, 'id,amt\n1,9007199254740993\n2,0.12345678901234567891\n3,12345678901234567890.5\n');
+    await putObject(client, `${prefix}a.csv`, 'id,amt\n4,1.5\n');
+    const config = configWith([{ name: 'outside', globs: [`${prefix}*.csv`], format: { filetype: 'csv' } }]);
+    const discovered = await runCli(['discover', '--config', writeTempFile('config.json', config)], { env: { SOURCE_S3_SCHEMA_FILES: '1' } });
+    expect(discovered.code, discovered.stderr).toBe(0);
+    const catalog = configuredCatalog(onlyMessage(discovered, 'CATALOG').catalog.streams, { sync_mode: 'full_refresh' });
+    expect(propertyType(catalog.streams[0].stream, 'amt').type).toEqual(['null', 'number']);
+
+    const result = await read(config, catalog);
+    expect(result.code, result.stderr).toBe(0);
+    expectRecordsValid(result.records, catalog);
+    const amounts = new Map(result.stdout.trim().split('\n').filter((line) => line.includes('"RECORD"')).map((line) => [/"id":(\d+)/.exec(line)![1], /"amt":([^,}]*)/.exec(line)![1]]));
+    expect(Object.fromEntries(amounts)).toEqual({ '1': '9007199254740993', '2': 'null', '3': 'null', '4': '1.5' });
+    expect(result.records.filter((record) => record.meta?.changes?.length > 0).map((record) => [record.data.id, record.meta.changes])).toEqual([
+      [2, [NULLED('amt')]],
+      [3, [NULLED('amt')]],
+    ]);
   });
 });
