@@ -97,10 +97,16 @@ const JSON_NUMBER = String.raw` *-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? 
 export function numberAsWritten(text: string): string {
   const double = `TRY_CAST(${text} AS DOUBLE)`;
   const literal = `regexp_full_match(${text}, '${JSON_NUMBER}')`;
-  // The significant digits differ from those of the nearest double (which are its shortest form).
-  const rounded = `((length(${text}) > 15 OR regexp_matches(${text}, '[eE]')) AND isfinite(${double}) AND ${significantDigits(text)} <> ${significantDigits(`CAST(${double} AS VARCHAR)`)})`;
+  // Long or exponent texts only (a CASE, so other rows skip the comparison): the significant digits
+  // differ from those of the nearest double, which DuckDB prints in its shortest form (when that
+  // form is the text itself, as most exporters write doubles, the digits are not compared).
+  const mayRound = `(length(${text}) > 15 OR contains(${text}, 'e') OR contains(${text}, 'E'))`;
+  const shortest = `CAST(${double} AS VARCHAR)`;
+  const rounded = `CASE WHEN NOT ${mayRound} OR ${shortest} = trim(${text}) THEN false ELSE isfinite(${double}) AND ${significantDigits(text)} <> ${significantDigits(shortest)} END`;
   const cast = exactCastFromText(text, DOUBLE, (value, type = 'DOUBLE') => `TRY_CAST(${value} AS ${type})`);
-  return `CASE WHEN ${literal} THEN CASE WHEN NOT (regexp_matches(${text}, '[.eE]') AND ${rounded}) THEN CAST(trim(${text}) AS JSON) END WHEN NOT ${rounded} THEN CAST(CASE WHEN isfinite(${cast}) THEN ${cast} END AS JSON) END`;
+  // A literal integer is never rounded (the writer keeps it whole or raw).
+  const isInteger = `NOT (contains(${text}, '.') OR contains(${text}, 'e') OR contains(${text}, 'E'))`;
+  return `CASE WHEN ${literal} THEN CASE WHEN ${isInteger} OR NOT (${rounded}) THEN CAST(trim(${text}) AS JSON) END WHEN NOT (${rounded}) THEN CAST(CASE WHEN isfinite(${cast}) THEN ${cast} END AS JSON) END`;
 }
 
 /** A number's digits without sign, point, exponent, leading or trailing zeros: '-0.0120e5' gives '12'. */
