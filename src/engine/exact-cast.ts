@@ -80,6 +80,40 @@ function exactCastFromText(text: string, to: DuckType, tryCast: (value: string, 
 /** The zoned cast refuses a date followed by spaces ('2024-01-15 '), which the other casts accept: trimmed when it fails. */
 const zonedCast = (text: string): string => `coalesce(TRY_CAST(${text} AS TIMESTAMP WITH TIME ZONE), TRY_CAST(rtrim(${text}) AS TIMESTAMP WITH TIME ZONE))`;
 
+/** A JSON number literal (RFC 8259), with spaces around it: the text is emitted as it is. */
+const JSON_NUMBER = String.raw` *-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? *`;
+
+/**
+ * A number column's value read from text (CSV, or a JSON Lines scalar's text),
+ * as JSON with the digits the file has: a DOUBLE would round an integer past
+ * 2^53 or a long decimal. A JSON number literal is cast to JSON as it is;
+ * other text ('+5', '.5', '1.', '007') takes the exact cast to DOUBLE. DuckDB's
+ * JSON writer keeps integers of any length and numbers past a double's range
+ * raw, but re-reads any other number as a double: a value that a double
+ * cannot hold exactly (more than 17 significant digits, an underflow) is null
+ * instead, as are NaN, infinities and text that is not a number. Only texts
+ * longer than 15 characters or with an exponent are checked for that.
+ */
+export function numberAsWritten(text: string): string {
+  const double = `TRY_CAST(${text} AS DOUBLE)`;
+  const literal = `regexp_full_match(${text}, '${JSON_NUMBER}')`;
+  // Long or exponent texts only (a CASE, so other rows skip the comparison): the significant digits
+  // differ from those of the nearest double, which DuckDB prints in its shortest form (when that
+  // form is the text itself, as most exporters write doubles, the digits are not compared).
+  const mayRound = `(length(${text}) > 15 OR contains(${text}, 'e') OR contains(${text}, 'E'))`;
+  const shortest = `CAST(${double} AS VARCHAR)`;
+  const rounded = `CASE WHEN NOT ${mayRound} OR ${shortest} = trim(${text}) THEN false ELSE isfinite(${double}) AND ${significantDigits(text)} <> ${significantDigits(shortest)} END`;
+  const cast = exactCastFromText(text, DOUBLE, (value, type = 'DOUBLE') => `TRY_CAST(${value} AS ${type})`);
+  // A literal integer is never rounded (the writer keeps it whole or raw).
+  const isInteger = `NOT (contains(${text}, '.') OR contains(${text}, 'e') OR contains(${text}, 'E'))`;
+  return `CASE WHEN ${literal} THEN CASE WHEN ${isInteger} OR NOT (${rounded}) THEN CAST(trim(${text}) AS JSON) END WHEN NOT (${rounded}) THEN CAST(CASE WHEN isfinite(${cast}) THEN ${cast} END AS JSON) END`;
+}
+
+/** A number's digits without sign, point, exponent, leading or trailing zeros: '-0.0120e5' gives '12'. */
+const significantDigits = (text: string): string => `trim(regexp_replace(regexp_replace(${text}, '[eE].*$', ''), '[^0-9]', '', 'g'), '0')`;
+
+const DOUBLE: DuckType = { kind: 'primitive', name: 'DOUBLE' };
+
 const isPrimitive = (type: DuckType, names: string[]): boolean => type.kind === 'primitive' && names.includes(type.name);
 const isText = (type: DuckType): boolean => isPrimitive(type, ['VARCHAR']);
 const isInteger = (type: DuckType): boolean => isPrimitive(type, INTEGERS);

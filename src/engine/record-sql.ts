@@ -1,5 +1,5 @@
 import { sqlIdentifier, sqlString } from './sql.js';
-import { exactCast } from './exact-cast.js';
+import { exactCast, numberAsWritten } from './exact-cast.js';
 import { caseCollisions } from './json-keys.js';
 import { duckTypeForSchema, duckTypeToJsonSchema, schemaShape, type DuckType, type JsonSchema } from './types.js';
 
@@ -103,11 +103,16 @@ export function columnValue(column: RecordColumn): ColumnValue {
   const reference = column.source ?? sqlIdentifier(column.name);
   const cast = isExactNumber(column.type) && schemaShape(column.target) === 'number' ? undefined : castToCatalog(column);
   if (cast === undefined) return { value: jsonShaped(reference, column.type, 0) ?? reference };
-  const value = jsonShaped(cast.expression, cast.type, 0) ?? cast.expression;
-  const isText = cast.type.kind === 'primitive' && cast.type.name === 'VARCHAR';
-  if (isText) return { value };
   const isRawJson = column.type.kind === 'primitive' && column.type.name === 'JSON';
   const present = isRawJson ? `${reference} IS NOT NULL AND json_type(${reference}) <> 'NULL'` : `${reference} IS NOT NULL`;
+  const text = isRawJson ? `(${reference} ->> '$')` : isText(column.type) ? reference : undefined;
+  if (text !== undefined && schemaShape(column.target) === 'number') {
+    // Text to a number: the digits as written, never rounded through a DOUBLE.
+    const value = numberAsWritten(text);
+    return { value, nulledWhen: `${present} AND (${value}) IS NULL` };
+  }
+  const value = jsonShaped(cast.expression, cast.type, 0) ?? cast.expression;
+  if (isText(cast.type)) return { value };
   // NaN, infinities and infinite dates have no JSON form: emitted as null, so reported like a value that did not fit.
   const lost = hasNonFiniteValues(cast.type) ? `(${cast.expression} IS NULL OR NOT isfinite(${cast.expression}))` : `${cast.expression} IS NULL`;
   return { value, nulledWhen: `${present} AND ${lost}` };
@@ -117,6 +122,8 @@ export function columnValue(column: RecordColumn): ColumnValue {
 function isExactNumber(type: DuckType): boolean {
   return type.kind === 'decimal' || (type.kind === 'primitive' && /^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$/.test(type.name));
 }
+
+const isText = (type: DuckType): boolean => type.kind === 'primitive' && type.name === 'VARCHAR';
 
 function hasNonFiniteValues(type: DuckType): boolean {
   return type.kind === 'primitive' && ['FLOAT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE'].includes(type.name);

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { onlyMessage, runCli, writeTempFile } from '../support/cli.js';
 import { putObject, testClient } from '../support/s3-client.js';
 import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, read, type Schema } from '../support/read.js';
 
@@ -165,5 +166,86 @@ describe('values that do not fit the catalog type exactly', () => {
       [null, null],
     ]);
     expect(result.records.map((record) => record.meta.changes)).toEqual([[], [NULLED('v')], [NULLED('at')], [], [], [NULLED('v')], [NULLED('v')]]);
+  });
+  // The raw stdout is checked: JSON.parse would round these numbers itself.
+  const numberText = (stdout: string, field: string) => [...stdout.matchAll(new RegExp(`"${field}":([^,}]*)`, 'g'))].map((match) => match[1]);
+
+  it('JSON Lines: a number column keeps integers past 2^53 and of any length as written', async () => {
+    const key = `casts/${Date.now()}/big.jsonl`;
+    await putObject(client, key, '{"id":9007199254740993,"v":1}\n{"id":18446744073709551616,"v":2}\n{"id":123456789012345678901234567890,"v":3}\n{"id":"12.5","v":4}\n{"id":true,"v":5}\n');
+    const config = configWith([{ name: 'big', globs: [key], format: { filetype: 'jsonl' } }]);
+    const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });
+    catalog.streams[0].stream.json_schema.properties.id = { type: ['null', 'number'] };
+
+    const result = await read(config, catalog);
+    expect(result.code, result.stderr).toBe(0);
+    expectRecordsValid(result.records, catalog);
+    expect(numberText(result.stdout, 'id')).toEqual(['9007199254740993', '18446744073709551616', '123456789012345678901234567890', '12.5', 'null']);
+    expect(result.records.map((record) => record.meta?.changes ?? [])).toEqual([[], [], [], [], [NULLED('id')]]);
+  });
+
+  it('JSON Lines, two files: a big integer in one and a decimal in the other', async () => {
+    const prefix = `casts/${Date.now()}/two-jsonl/`;
+    await putObject(client, `${prefix}a.jsonl`, '{"id":9007199254740993}\n');
+    await putObject(client, `${prefix}b.jsonl`, '{"id":0.5}\n');
+    const config = configWith([{ name: 'two', globs: [`${prefix}*.jsonl`], format: { filetype: 'jsonl' } }]);
+    const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });
+    expect(propertyType(catalog.streams[0].stream, 'id').type).toEqual(['null', 'number']);
+
+    const result = await read(config, catalog);
+    expect(result.code, result.stderr).toBe(0);
+    expect(numberText(result.stdout, 'id').sort()).toEqual(['0.5', '9007199254740993']);
+  });
+
+  it('CSV, two files: an integer past 2^53 in a column typed number', async () => {
+    const prefix = `casts/${Date.now()}/two-csv/`;
+    await putObject(client, `${prefix}a.csv`, 'id,amt\n9007199254740993,1\n');
+    await putObject(client, `${prefix}b.csv`, 'id,amt\n1.5,2\n');
+    const config = configWith([{ name: 'two', globs: [`${prefix}*.csv`], format: { filetype: 'csv' } }]);
+    const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });
+    expect(propertyType(catalog.streams[0].stream, 'id').type).toEqual(['null', 'number']);
+
+    const result = await read(config, catalog);
+    expect(result.code, result.stderr).toBe(0);
+    expect(numberText(result.stdout, 'id').sort()).toEqual(['1.5', '9007199254740993']);
+    expect(result.records.map((record) => record.meta?.changes ?? [])).toEqual([[], []]);
+  });
+
+  it('CSV: number text outside the sample is emitted as written, or exactly as a double, or nulled and reported (as when discover sampled only newer files)', async () => {
+    const key = `casts/${Date.now()}/late-numbers.csv`;
+    const late = ['1.5', ' 42 ', '-0', '1e400', '12345678901234567890123', '+5', '.5', '007', '0.30000000000000004', '0.12345678901234567891', '12345678901234567890.5', 'NaN', 'Infinity', '1_000', 'abc'];
+    await putObject(client, key, `n,amt\n${late.map((value, index) => `${index + 1},${value}`).join('\n')}\n`);
+    const config = configWith([{ name: 'late', globs: [key], format: { filetype: 'csv' } }]);
+    const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });
+    // As if discover had sampled only a newer file of decimals.
+    catalog.streams[0].stream.json_schema.properties.amt = { type: ['null', 'number'] };
+
+    const result = await read(config, catalog);
+    expect(result.code, result.stderr).toBe(0);
+    expectRecordsValid(result.records, catalog);
+    expect(numberText(result.stdout, 'amt')).toEqual(['1.5', '42', '0', '1e400', '12345678901234567890123', '5.0', '0.5', '7.0', '0.30000000000000004', 'null', 'null', 'null', 'null', 'null', 'null']);
+    // More digits than a double holds: DuckDB's JSON writer would round them, so they are nulled and reported.
+    expect(result.records.map((record) => record.meta?.changes ?? [])).toEqual([...Array(9).fill([]), ...Array(6).fill([NULLED('amt')])]);
+  });
+  it('CSV: an older file outside the schema sample (SOURCE_S3_SCHEMA_FILES=1) keeps its numbers exact or reports them', async () => {
+    const prefix = `casts/${Date.now()}/outside-sample/`;
+    // Uploaded first: older, or (same second) after a.csv in key order, so a.csv is the file sampled.
+    await putObject(client, `${prefix}z.csv`, 'id,amt\n1,9007199254740993\n2,0.12345678901234567891\n3,12345678901234567890.5\n');
+    await putObject(client, `${prefix}a.csv`, 'id,amt\n4,1.5\n');
+    const config = configWith([{ name: 'outside', globs: [`${prefix}*.csv`], format: { filetype: 'csv' } }]);
+    const discovered = await runCli(['discover', '--config', writeTempFile('config.json', config)], { env: { SOURCE_S3_SCHEMA_FILES: '1' } });
+    expect(discovered.code, discovered.stderr).toBe(0);
+    const catalog = configuredCatalog(onlyMessage(discovered, 'CATALOG').catalog.streams, { sync_mode: 'full_refresh' });
+    expect(propertyType(catalog.streams[0].stream, 'amt').type).toEqual(['null', 'number']);
+
+    const result = await read(config, catalog);
+    expect(result.code, result.stderr).toBe(0);
+    expectRecordsValid(result.records, catalog);
+    const amounts = new Map(result.stdout.trim().split('\n').filter((line) => line.includes('"RECORD"')).map((line) => [/"id":(\d+)/.exec(line)![1], /"amt":([^,}]*)/.exec(line)![1]]));
+    expect(Object.fromEntries(amounts)).toEqual({ '1': '9007199254740993', '2': 'null', '3': 'null', '4': '1.5' });
+    expect(result.records.filter((record) => record.meta?.changes?.length > 0).map((record) => [record.data.id, record.meta.changes])).toEqual([
+      [2, [NULLED('amt')]],
+      [3, [NULLED('amt')]],
+    ]);
   });
 });

@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
-import { exactCast } from '../../src/engine/exact-cast.js';
+import { exactCast, numberAsWritten } from '../../src/engine/exact-cast.js';
 import { sqlString } from '../../src/engine/sql.js';
 import type { DuckType } from '../../src/engine/types.js';
 
@@ -99,5 +99,14 @@ describe('exact casts', () => {
     ['VARCHAR', ' 2.5 ', 'DOUBLE', '2.5'],
   ])('%s %j to %s: %j', async (from, value, to, expected) => {
     expect(await cast(value, from, to)).toBe(expected);
+  });
+  // Through DuckDB's own JSON writer, which the records take: the raw text it prints for the value.
+  it('text to a number: JSON number literals as written, other numbers exactly, or null', async () => {
+    const values = ['9007199254740993', ' -18446744073709551616 ', '123456789012345678901234567890', '1.5', '1.50', '0.30000000000000004', '1E+5', '1e400', '+5', '.5', '007', '0.12345678901234567891', '12345678901234567890.5', '+9007199254740993', '1e-400', 'NaN', '-Infinity', '1_000', 'abc', ''];
+    const path = join(dir, 'numbers.json');
+    const rows = values.map((value, index) => `(${index}, ${sqlString(value)})`).join(', ');
+    await engine.copyJsonLines(`SELECT ${numberAsWritten('"x"')} AS "n" FROM (VALUES ${rows}) t("i", "x") ORDER BY "i"`, path);
+    const printed = readFileSync(path, 'utf8').trim().split('\n').map((line) => /^\{"n":(.*)\}$/.exec(line)?.[1]);
+    expect(printed).toEqual(['9007199254740993', '-18446744073709551616', '123456789012345678901234567890', '1.5', '1.5', '0.30000000000000004', '100000.0', '1e400', '5.0', '0.5', '7.0', 'null', 'null', 'null', 'null', 'null', 'null', 'null', 'null', 'null']);
   });
 });
