@@ -17,7 +17,9 @@ export function readerSql(path: string, format: FileFormat, options: { rejectsTa
       // With the catalog's columns given, each is read as raw JSON (cast later): objects whose keys
       // drift past DuckDB's sample, or a stray value, cannot fail the read; other keys are ignored.
       const columns = options.jsonColumns === undefined ? '' : `, columns = {${options.jsonColumns.map((name) => `${sqlString(name)}: 'JSON'`).join(', ')}}`;
-      return `read_json(${sqlString(path)}, format = 'newline_delimited'${columns})`;
+      // records = true: a line that is not an object (42, "text", [1, 2], null) is an error, never a
+      // reason for DuckDB to read the whole file as one `json` column.
+      return `read_json(${sqlString(path)}, format = 'newline_delimited', records = true${columns})`;
     }
     case 'csv': {
       const csvOptions: string[] = [`header = ${format.header ? 'true' : 'false'}`];

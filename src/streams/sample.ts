@@ -225,6 +225,13 @@ export async function engineCall<T>(staged: StagedFile, format: FileFormat, work
       .map((line) => (line.length > 200 ? `${line.slice(0, 200)}...` : line))
       .join('\n');
     const internalMessage = withoutRowText(detail);
+    // read_json with records = true, on a file with a line that is not an object: the file's fault.
+    if (format.filetype === 'jsonl' && /expected records, but got non-record JSON/i.test(detail)) {
+      throw configError(
+        `${url} could not be read as JSON Lines: it has a line that is not a JSON object (a number, string, array or null). Each line of a JSON Lines file must be one object; fix or remove such lines, or narrow the stream's globs.`,
+        { internalMessage },
+      );
+    }
     // Errors about our own SQL are our bug, not the file's.
     if (/^(Binder|Parser|Catalog|Internal|INTERNAL|Not implemented) Error/.test(detail)) {
       throw new ConnectorError('system_error', `Unexpected error in the connector's query for ${url}: ${duckdbReason(detail)}`, { internalMessage });

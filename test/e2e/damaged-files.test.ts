@@ -219,6 +219,36 @@ describe('empty files among files with rows', () => {
     ]);
   });
 
+  it('JSON Lines with lines that are not objects: check, discover and read fail naming the file, never one "json" column', async () => {
+    const key = `${PREFIX}non-objects/mixed.jsonl`;
+    await putObject(client, key, '{"id":1,"v":"a"}\n42\n{"id":2,"v":"b"}\n"str"\nnull\n[1,2]\n');
+    try {
+      const config = configWith([csvStream('lines', 'non-objects', 'jsonl')]);
+      const checked = await check(config);
+      expect(checked.status).toBe('FAILED');
+      expect(checked.message).toContain(`s3://${BUCKET}/${key}`);
+      expect(checked.message).toContain('not a JSON object');
+      const discovered = await runCli(['discover', '--config', writeTempFile('config.json', config)]);
+      expect(discovered.code).toBe(1);
+      expect(discovered.messages.some((message) => message.type === 'CATALOG')).toBe(false);
+      const error = discovered.messages.find((message) => message.type === 'TRACE' && message.trace.type === 'ERROR')?.trace.error;
+      expect(error).toMatchObject({ failure_type: 'config_error' });
+      expect(error.message).toContain('not a JSON object');
+      // Read with a catalog from a file of objects only: the line is named.
+      const catalog = configuredCatalog(
+        [{ name: 'lines', json_schema: { type: 'object', properties: { id: { type: ['null', 'integer'] }, v: { type: ['null', 'string'] } } }, supported_sync_modes: ['full_refresh'] }],
+        { sync_mode: 'full_refresh' },
+      );
+      const result = await read(config, catalog);
+      expect(result.code).toBe(1);
+      const readError = result.messages.find((message) => message.type === 'TRACE' && message.trace.type === 'ERROR')?.trace.error;
+      expect(readError.message).toContain(`s3://${BUCKET}/${key}`);
+      expect(readError.message).toMatch(/line 2/);
+    } finally {
+      await deleteObject(client, key);
+    }
+  });
+
   it('a stream of empty files only: check says so, discover warns, read emits nothing and syncs them', async () => {
     const config = configWith([csvStream('nothing', 'all-empty')]);
     const { status, message } = await check(config);
