@@ -12,7 +12,7 @@ afterAll(() => client.destroy());
 const folder = (label: string) => `incremental/${label}-${randomUUID().slice(0, 8)}/`;
 const csv = (rows: string[][]) => `${rows.map((row) => row.join(',')).join('\n')}\n`;
 const ids = (records: Schema[]) => records.map((record) => record.data.id as number);
-/** s3rver stamps objects to the millisecond; a pause keeps "modified later" strictly later. */
+/** s3rver (like S3) lists LastModified in whole seconds; a pause past a second keeps "modified later" strictly later. */
 const tick = () => new Promise((resolve) => setTimeout(resolve, 1100));
 
 describe('incremental with the file cursor (_ab_source_file_last_modified)', () => {
