@@ -1,3 +1,4 @@
+import { isRecord } from '../protocol/json-object.js';
 /**
  * Checks that JSON Schema cannot express. They run on the raw config next to
  * the schema validation, so one error lists every problem; each check looks
@@ -83,5 +84,4 @@ export function withScheme(endpoint: string): string {
   return /^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint) ? endpoint : `https://${endpoint}`;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 const nonEmptyString = (value: unknown): boolean => typeof value === 'string' && value !== '';

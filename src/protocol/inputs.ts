@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { Ajv, type ValidateFunction } from 'ajv';
 import type { ConfiguredAirbyteCatalog } from '../generated/protocol.js';
 import { configError, ConnectorError } from './errors.js';
-import { isEnvelope, isRecord, normaliseCatalog, normaliseStateMessage } from './lenient-inputs.js';
+import { isRecord } from './json-object.js';
+import { isEnvelope, normaliseCatalog, normaliseStateMessage } from './lenient-inputs.js';
 
 let validators: { catalog: ValidateFunction; state: ValidateFunction } | undefined;
 

@@ -1,11 +1,11 @@
+import { isRecord } from './json-object.js';
+
 /**
  * What orchestrators send, made into what the protocol schema describes. Airbyte's own tools (CAT and
  * anything serializing its pydantic models) write every unset optional field as an explicit `null`;
  * Airbyte's models read `null` as absent, and so do we. Only the protocol's own objects are cleaned:
  * a stream's json_schema and a stream's state blob are data and stay as they are.
  */
-
-export const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** A copy of an object without its null-valued fields; anything else unchanged. */
 export function withoutNullFields(value: unknown): unknown {

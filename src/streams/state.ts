@@ -1,6 +1,7 @@
 import { configError, type ConnectorError } from '../protocol/errors.js';
 import type { S3Object } from '../s3/settings.js';
 import { settings } from '../settings.js';
+import { isRecord } from '../protocol/json-object.js';
 
 /** Where a sync stopped inside a file: the rows of it already emitted (after the cursor filter). */
 export interface FilePosition {
@@ -75,7 +76,6 @@ export function historyMax(): number {
   return settings().historyMax;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 /** A boundary from a state; anything else is ignored, which only means its rows may come again. */
 const isBoundary = (value: unknown): value is CursorBoundary =>
   isRecord(value) && Number.isInteger(value.rows) && (value.rows as number) >= 0 && typeof value.hash === 'string' && /^\d+$/.test(value.hash);
