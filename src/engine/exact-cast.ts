@@ -1,4 +1,4 @@
-import { formatDuckType, type DuckType } from './types.js';
+import { formatDuckType, isInteger, isPrimitive, isText, type DuckType } from './types.js';
 
 /**
  * Casts that never round or truncate: the SQL giving a value as the catalog's
@@ -44,7 +44,6 @@ export function exactCast(expression: string, from: DuckType, to: DuckType): str
 const FLOATS = ['FLOAT', 'DOUBLE'];
 const TIMESTAMPS = ['TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS'];
 const ZONED_OR_NOT = ['TIMESTAMP', 'TIMESTAMP WITH TIME ZONE'];
-const INTEGERS = ['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT'];
 const TIMESTAMP: DuckType = { kind: 'primitive', name: 'TIMESTAMP' };
 
 /** Integer syntax DuckDB reads without changing the value: no exponent, base prefix, separator or non-zero fraction. */
@@ -114,6 +113,3 @@ const significantDigits = (text: string): string => `trim(regexp_replace(regexp_
 
 const DOUBLE: DuckType = { kind: 'primitive', name: 'DOUBLE' };
 
-const isPrimitive = (type: DuckType, names: string[]): boolean => type.kind === 'primitive' && names.includes(type.name);
-const isText = (type: DuckType): boolean => isPrimitive(type, ['VARCHAR']);
-const isInteger = (type: DuckType): boolean => isPrimitive(type, INTEGERS);

@@ -1,7 +1,7 @@
 import { sqlIdentifier, sqlString } from './sql.js';
 import { exactCast, numberAsWritten } from './exact-cast.js';
 import { caseCollisions } from './json-keys.js';
-import { duckTypeForSchema, duckTypeToJsonSchema, schemaShape, type DuckType, type JsonSchema } from './types.js';
+import { duckTypeForSchema, duckTypeToJsonSchema, isInteger, isPrimitive, isText, schemaShape, type DuckType, type JsonSchema } from './types.js';
 
 const ISO_LOCAL = '%Y-%m-%dT%H:%M:%S.%f';
 const TIMESTAMPS = ['TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS'];
@@ -101,16 +101,18 @@ export function castToCatalog(column: RecordColumn): { expression: string; type:
 /** The expression emitting a column, and when it was nulled for not fitting the catalog. */
 export function columnValue(column: RecordColumn): ColumnValue {
   const reference = column.source ?? sqlIdentifier(column.name);
-  const cast = isExactNumber(column.type) && schemaShape(column.target) === 'number' ? undefined : castToCatalog(column);
-  if (cast === undefined) return { value: jsonShaped(reference, column.type, 0) ?? reference };
-  const isRawJson = column.type.kind === 'primitive' && column.type.name === 'JSON';
+  const toNumber = column.target !== undefined && schemaShape(column.target) === 'number';
+  if (toNumber && isExactNumber(column.type)) return { value: jsonShaped(reference, column.type, 0) ?? reference };
+  const isRawJson = isPrimitive(column.type, ['JSON']);
   const present = isRawJson ? `${reference} IS NOT NULL AND json_type(${reference}) <> 'NULL'` : `${reference} IS NOT NULL`;
   const text = isRawJson ? `(${reference} ->> '$')` : isText(column.type) ? reference : undefined;
-  if (text !== undefined && schemaShape(column.target) === 'number') {
+  if (text !== undefined && toNumber) {
     // Text to a number: the digits as written, never rounded through a DOUBLE.
     const value = numberAsWritten(text);
     return { value, nulledWhen: `${present} AND (${value}) IS NULL` };
   }
+  const cast = castToCatalog(column);
+  if (cast === undefined) return { value: jsonShaped(reference, column.type, 0) ?? reference };
   const value = jsonShaped(cast.expression, cast.type, 0) ?? cast.expression;
   if (isText(cast.type)) return { value };
   // NaN, infinities and infinite dates have no JSON form: emitted as null, so reported like a value that did not fit.
@@ -120,10 +122,8 @@ export function columnValue(column: RecordColumn): ColumnValue {
 
 /** Integers and decimals are JSON numbers already: emitted as they are for a number column, never rounded through a DOUBLE. */
 function isExactNumber(type: DuckType): boolean {
-  return type.kind === 'decimal' || (type.kind === 'primitive' && /^U?(TINY|SMALL|BIG|HUGE)?INT(EGER)?$/.test(type.name));
+  return type.kind === 'decimal' || isInteger(type);
 }
-
-const isText = (type: DuckType): boolean => type.kind === 'primitive' && type.name === 'VARCHAR';
 
 function hasNonFiniteValues(type: DuckType): boolean {
   return type.kind === 'primitive' && ['FLOAT', 'DOUBLE', 'DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE'].includes(type.name);

@@ -212,8 +212,9 @@ const SIGNED = ['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT'];
 const UNSIGNED = ['UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT'];
 const TIMESTAMPS = ['TIMESTAMP', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS'];
 
-const isPrimitive = (type: DuckType, names: string[]): boolean => type.kind === 'primitive' && names.includes(type.name);
-const isInteger = (type: DuckType) => isPrimitive(type, SIGNED) || isPrimitive(type, UNSIGNED);
+export const isPrimitive = (type: DuckType, names: string[]): boolean => type.kind === 'primitive' && names.includes(type.name);
+export const isInteger = (type: DuckType): boolean => isPrimitive(type, SIGNED) || isPrimitive(type, UNSIGNED);
+export const isText = (type: DuckType): boolean => isPrimitive(type, ['VARCHAR']);
 const isNumeric = (type: DuckType) => isInteger(type) || type.kind === 'decimal' || isPrimitive(type, ['FLOAT', 'DOUBLE']);
 
 /** The type both a and b fit in: numbers widen to the wider number, dates to timestamps, anything else to VARCHAR. */
