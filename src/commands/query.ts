@@ -9,6 +9,7 @@ import { previewRecordData } from '../streams/query-preview.js';
 import { describeQuery, prepareQuery, withS3Urls } from '../streams/query-stream.js';
 import { cellText, renderTable } from './preview-table.js';
 import { terminalSafeJson, visibleText } from './terminal-text.js';
+import { formatBytes } from '../format-bytes.js';
 
 /**
  * `source-s3 query`: a preview for people writing model queries. Prints the
@@ -30,7 +31,7 @@ export async function queryCommand(options: { config: string; sql: string; limit
       const prepared = await prepareQuery(context, undefined, options.sql, 'full');
       const columns = (await describeQuery(context, undefined, prepared)).map((column) => withS3Urls(column, prepared, config.bucket));
       const rows = await previewRecordData(context, prepared, columns, options.limit);
-      const fetched = `fetched ${prepared.objects.length} object${prepared.objects.length === 1 ? '' : 's'}, ${formatBytes(prepared.bytesFetched)}`;
+      const fetched = `fetched ${prepared.objects.length} object${prepared.objects.length === 1 ? '' : 's'}, ${formatBytes(prepared.bytesFetched, 'B')}`;
       const types = visibleText(columns.map((column) => `${column.name} ${formatDuckType(column.type)}`).join(', '));
       const counted = `${rows.length} row${rows.length === 1 ? '' : 's'}`;
       if (options.format === 'json') {
@@ -58,8 +59,3 @@ export async function queryCommand(options: { config: string; sql: string; limit
   }
 }
 
-function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1 << 20) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
-}

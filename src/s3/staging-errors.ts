@@ -1,19 +1,9 @@
 import { statfs } from 'node:fs/promises';
 import { configError, type ConnectorError } from '../protocol/errors.js';
+import { formatBytes } from '../format-bytes.js';
 
 const errorCode = (error: unknown): string | undefined => (error as NodeJS.ErrnoException | undefined)?.code;
 
-/** Bytes as people read them: 1.5 MiB, 12.0 GiB. */
-export function formatBytes(bytes: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} bytes` : `${value.toFixed(1)} ${units[unit]}`;
-}
 
 async function freeBytes(dir: string): Promise<number | undefined> {
   try {
