@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { CsvFormat, FileStreamConfig, StreamConfig } from '../config/resolved.js';
 import { recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
 import { csvReaderSql, type CsvColumn, type CsvDialect } from '../engine/csv-dialect.js';
-import { caseCollisions, jsonKeySql, jsonKeysSql, jsonObjectsReaderSql, mayHaveRenamedKeys, withRealKeys } from '../engine/json-keys.js';
+import { caseCollisions, jsonKeySql, jsonObjectsReaderSql } from '../engine/json-keys.js';
 import { readerSql } from '../engine/readers.js';
 import { sqlIdentifier, sqlString } from '../engine/sql.js';
 import { parseDuckType, schemaShape, type DuckType, type JsonSchema } from '../engine/types.js';
@@ -21,7 +21,7 @@ import { s3Url, streamFiles } from './files.js';
 import { applyColumnCursor } from './cursor.js';
 import { Prefetcher } from './prefetch.js';
 import { ProgressDisplay } from './progress.js';
-import { engineCall } from './sample.js';
+import { engineCall, realJsonKeyColumns } from './sample.js';
 import { MAX_BLANK_SAMPLES, mayBeEmpty, sampleCandidates, stageNewestWithRows } from './rows-sample.js';
 import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN } from './schema.js';
 import { stateError, StreamState } from './state.js';
@@ -274,10 +274,10 @@ async function readFile(
   } else {
     const described = await engineCall(staged, stream.format, () => engine.all(`DESCRIBE SELECT * FROM ${lenientReader}`));
     let fileColumns: RecordColumn[] = described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
-    if (stream.format.filetype === 'jsonl' && mayHaveRenamedKeys(fileColumns.map((column) => column.name))) {
-      // Keys differing only in case, which DuckDB renames and leaves empty: each read by its exact key, as it is.
-      const keys = await engineCall(staged, stream.format, () => engine.all(jsonKeysSql(staged.path)));
-      fileColumns = withRealKeys(fileColumns, keys.map((row) => String(row.k))).map((column) => ({ name: column.name, type: JSON_VALUE, source: jsonKeySql(column.name) }));
+    // Keys differing only in case, which DuckDB renames and leaves empty: each read by its exact key, as it is.
+    const realKeys = stream.format.filetype === 'jsonl' ? await realJsonKeyColumns(engine, staged, stream.format, fileColumns) : undefined;
+    if (realKeys !== undefined) {
+      fileColumns = realKeys.map((column) => ({ name: column.name, type: JSON_VALUE, source: jsonKeySql(column.name) }));
       reader = lenientReader = jsonObjectsReaderSql(staged.path);
     }
     columns =

@@ -151,10 +151,19 @@ export async function describeSample(engine: Engine, sample: FileSample, format:
 
 /** Keys differing only in case ("Name", "name"), which DuckDB names "Name", "name_1": named as in the file. */
 async function withRealJsonKeys(engine: Engine, sample: FileSample, format: FileFormat, columns: ColumnInfo[]): Promise<ColumnInfo[]> {
-  if (!mayHaveRenamedKeys(columns.map((column) => column.name))) return columns;
-  const keys = await engineCall(sample.staged, format, () => engine.all(jsonKeysSql(sample.staged.path)));
   const typed = columns.map((column) => ({ name: column.name, type: parseDuckType(column.type) }));
-  return withRealKeys(typed, keys.map((row) => String(row.k))).map((column) => ({ name: column.name, type: formatDuckType(column.type) }));
+  const real = await realJsonKeyColumns(engine, sample.staged, format, typed);
+  return real === undefined ? columns : real.map((column) => ({ name: column.name, type: formatDuckType(column.type) }));
+}
+
+/**
+ * A JSON Lines file's columns named by their real keys when DuckDB renamed keys that differ only in
+ * case ("name" -> "name_1"); undefined when it renamed none. Used by discover and by read.
+ */
+export async function realJsonKeyColumns<T extends { name: string; type: DuckType }>(engine: Engine, staged: StagedFile, format: FileFormat, columns: T[]): Promise<{ name: string; type: DuckType }[] | undefined> {
+  if (!mayHaveRenamedKeys(columns.map((column) => column.name))) return undefined;
+  const keys = await engineCall(staged, format, () => engine.all(jsonKeysSql(staged.path)));
+  return withRealKeys(columns, keys.map((row) => String(row.k)));
 }
 
 /**
