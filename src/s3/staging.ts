@@ -29,6 +29,8 @@ export interface StagedFile {
    * nothing at all: it has no rows. Always false for a partial sample and for Parquet.
    */
   blank: boolean;
+  /** Files made from this one (say, a copy with other line endings), removed with it. */
+  derived?: string[];
 }
 
 /** A text sample grows past its size only to hold a first record that long, up to this. */
@@ -204,6 +206,7 @@ export class StagingArea {
 
   async release(file: StagedFile): Promise<void> {
     await rm(file.path, { force: true });
+    for (const path of file.derived ?? []) await rm(path, { force: true });
   }
 
   async close(): Promise<void> {

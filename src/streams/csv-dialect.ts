@@ -4,7 +4,7 @@ import type { Engine, Row } from '../engine/engine.js';
 import type { CsvFormat } from '../engine/formats.js';
 import { parseDuckType, type DuckType } from '../engine/types.js';
 import { configError, ConnectorError } from '../protocol/errors.js';
-import { copyWithUnixLineEndings } from './line-endings.js';
+import { unixLineEndingsCopy } from './line-endings.js';
 import type { StagedFile } from '../s3/staging.js';
 import { s3Url } from './files.js';
 import { engineCall } from './sample.js';
@@ -21,13 +21,9 @@ export async function withAnyLineEndings<T>(staged: StagedFile, work: (path: str
   } catch (error) {
     const detail = error instanceof ConnectorError ? (error.internalMessage ?? error.message) : String(error);
     if (!/Error when sniffing file|state machine reached an invalid state/i.test(detail)) throw error;
-    const copy = `${staged.path}.lf.csv`;
-    try {
-      if ((await copyWithUnixLineEndings(staged.path, copy)) === 0) throw error;
-      return await work(copy);
-    } finally {
-      await rm(copy, { force: true });
-    }
+    const copy = await unixLineEndingsCopy(staged);
+    if (copy === undefined) throw error;
+    return work(copy);
   }
 }
 
@@ -105,7 +101,7 @@ export async function csvFileColumns(engine: Engine, staged: StagedFile, format:
       } catch {
         // told below, as a row error when DuckDB can name one
       } finally {
-        await rm(before.path, { force: true });
+        for (const path of [before.path, ...(before.derived ?? [])]) await rm(path, { force: true });
       }
     }
     throw (await rowErrorBehindSniffFailure(engine, staged, format, dialect, error)) ?? error;
@@ -146,7 +142,7 @@ async function beforeUnclosedQuote(staged: StagedFile, dialect: CsvDialect): Pro
   if (cut.openQuote === undefined || cut.end === 0) return undefined;
   const path = `${staged.path}.closed.csv`;
   await writeFile(path, text.subarray(0, cut.end), { mode: 0o600 });
-  return { ...staged, path };
+  return { ...staged, path, derived: [] };
 }
 
 /** Fields of the file's first line past skip_rows (its header), split as the dialect splits them. */

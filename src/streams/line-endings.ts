@@ -4,6 +4,25 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { compressionOf } from '../s3/compression.js';
+import type { StagedFile } from '../s3/staging.js';
+
+/** LF copies already made, by staged file: the copy's path, or null when the file had no CRLF. */
+const copies = new WeakMap<StagedFile, string | null>();
+
+/**
+ * The staged file's copy with LF line endings, made once and reused by every later parse of the
+ * file (dialect, columns, records); removed when the staged file is released. Undefined when the
+ * file has no CRLF, so a copy could not help.
+ */
+export async function unixLineEndingsCopy(staged: StagedFile): Promise<string | undefined> {
+  const known = copies.get(staged);
+  if (known !== undefined) return known ?? undefined;
+  const copy = `${staged.path}.lf.csv`;
+  (staged.derived ??= []).push(copy);
+  const made = (await copyWithUnixLineEndings(staged.path, copy)) > 0 ? copy : null;
+  copies.set(staged, made);
+  return made ?? undefined;
+}
 
 /**
  * Writes a plain-text copy of a staged CSV file with every CRLF turned into LF.

@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import type { CsvFormat, FileStreamConfig, StreamConfig } from '../config/resolved.js';
 import { recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
 import { csvReaderSql, type CsvColumn, type CsvDialect } from '../engine/csv-dialect.js';
@@ -16,7 +15,7 @@ import type { StagedFile } from '../s3/staging.js';
 import type { SourceContext } from './context.js';
 import { csvFileColumns, decideCsvDialect } from './csv-dialect.js';
 import { exportRecords, PartialExport } from './export.js';
-import { copyWithUnixLineEndings } from './line-endings.js';
+import { unixLineEndingsCopy } from './line-endings.js';
 import { s3Url, streamFiles } from './files.js';
 import { applyColumnCursor } from './cursor.js';
 import { Prefetcher } from './prefetch.js';
@@ -340,15 +339,11 @@ async function readFile(
       await emit(reader, skipRows);
     } catch (error) {
       if (csvColumns === undefined || !(error instanceof PartialExport) || !/state machine reached an invalid state/i.test(error.message)) throw error;
-      const copy = `${staged.path}.lf.csv`;
-      try {
-        if ((await copyWithUnixLineEndings(staged.path, copy)) === 0) throw error;
-        await emit(readers(copy).reader, skipRows + error.lines).catch((again: unknown) => {
-          throw new Error((again instanceof Error ? again.message : String(again)).split(copy).join(staged.path));
-        });
-      } finally {
-        await rm(copy, { force: true });
-      }
+      const copy = await unixLineEndingsCopy(staged);
+      if (copy === undefined) throw error;
+      await emit(readers(copy).reader, skipRows + error.lines).catch((again: unknown) => {
+        throw new Error((again instanceof Error ? again.message : String(again)).split(copy).join(staged.path));
+      });
     }
   };
   await engineCall(staged, format, emitAnyLineEndings);
