@@ -41,7 +41,12 @@ async function inferSchema(context: SourceContext, stream: StreamConfig, limiter
   if (stream.kind === 'query') {
     return limiter.run(async () => {
       const prepared = await prepareQuery(context, stream.name, stream.query, 'sample');
-      const columns = await describeQuery(context, stream.name, prepared);
+      let columns;
+      try {
+        columns = await describeQuery(context, stream.name, prepared);
+      } finally {
+        await prepared.close();
+      }
       return { columns, jsonSchema: queryJsonSchema(columns), fileCount: prepared.objects.length, sampledFiles: prepared.objects.map((object) => object.key) };
     });
   }

@@ -29,8 +29,14 @@ export async function queryCommand(options: { config: string; sql: string; limit
     const context = await SourceContext.open(config, redactor);
     try {
       const prepared = await prepareQuery(context, undefined, options.sql, 'full');
-      const columns = (await describeQuery(context, undefined, prepared)).map((column) => withS3Urls(column, prepared, config.bucket));
-      const rows = await previewRecordData(context, prepared, columns, options.limit);
+      let columns;
+      let rows;
+      try {
+        columns = (await describeQuery(context, undefined, prepared)).map((column) => withS3Urls(column, prepared, config.bucket));
+        rows = await previewRecordData(context, prepared, columns, options.limit);
+      } finally {
+        await prepared.close();
+      }
       const fetched = `fetched ${prepared.objects.length} object${prepared.objects.length === 1 ? '' : 's'}, ${formatBytes(prepared.bytesFetched, 'B')}`;
       const types = visibleText(columns.map((column) => `${column.name} ${formatDuckType(column.type)}`).join(', '));
       const counted = `${rows.length} row${rows.length === 1 ? '' : 's'}`;

@@ -1,8 +1,9 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sqlString, sqlStringList } from './sql.js';
 import { settings } from '../settings.js';
+import { onInterrupt } from '../protocol/interrupt.js';
 
 export type Row = Record<string, unknown>;
 
@@ -23,6 +24,8 @@ export class Engine {
   /** Queries run one at a time on the connection; callers may be concurrent. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Told to stop (SIGTERM, Ctrl-C), the query in flight ends: the process can then exit. */
+  private readonly removeInterruptHandler = onInterrupt(() => this.interrupt());
 
   private constructor(instance: DuckDBInstance, connection: DuckDBConnection) {
     this.instance = instance;
@@ -53,24 +56,42 @@ export class Engine {
     return new Engine(instance, connection);
   }
 
-  /** Runs a query and returns its rows as JSON-compatible objects. */
+  /** Runs one statement and returns its rows as JSON-compatible objects. */
   async all(sql: string): Promise<Row[]> {
-    const result = this.queue.then(async () => {
+    return this.enqueue(async () => (await this.runOne(sql, (statement) => statement.runAndReadAll())).getRowObjectsJson() as Row[]);
+  }
+
+  /** Runs one statement that returns nothing to keep (COPY, CREATE, DROP). */
+  async run(sql: string): Promise<void> {
+    await this.enqueue(() => this.runOne(sql, (statement) => statement.run()));
+  }
+
+  /** How many statements `sql` holds (parsed only, nothing runs). */
+  async statementCount(sql: string): Promise<number> {
+    return this.enqueue(async () => (await this.connection.extractStatements(sql)).count);
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(() => {
       this.assertOpen();
-      return (await this.connection.runAndReadAll(sql)).getRowObjectsJson() as Row[];
+      return work();
     });
     this.queue = result.catch(() => undefined);
     return result;
   }
 
-  /** Runs a statement that returns nothing to keep (COPY, CREATE, DROP). */
-  async run(sql: string): Promise<void> {
-    const result = this.queue.then(async () => {
-      this.assertOpen();
-      await this.connection.run(sql);
-    });
-    this.queue = result.catch(() => undefined);
-    return result;
+  /**
+   * Every statement runs as one prepared statement: DuckDB refuses to prepare
+   * several at once, so no text, however it was built, can run a second
+   * statement behind the first (the plain run API executes them all).
+   */
+  private async runOne<T>(sql: string, work: (statement: DuckDBPreparedStatement) => Promise<T>): Promise<T> {
+    const statement = await this.connection.prepare(sql);
+    try {
+      return await work(statement);
+    } finally {
+      statement.destroySync();
+    }
   }
 
   /**
@@ -101,6 +122,7 @@ export class Engine {
     if (this.closed) return;
     this.closed = true;
     await this.queue;
+    this.removeInterruptHandler();
     this.connection.closeSync();
     this.instance.closeSync();
   }

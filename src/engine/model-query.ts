@@ -25,7 +25,8 @@ export interface QueryReference {
   url: string;
   /** The reader it is given to (read_csv, ...), or undefined for `FROM 's3://...'`. */
   reader?: string;
-  replace(localPath: string): void;
+  /** Puts local files in place of the URL: always a list of paths (one element for a single object). */
+  replace(localPaths: string[]): void;
 }
 
 export interface ParsedQuery {
@@ -62,9 +63,9 @@ export async function parseModelQuery(engine: Engine, sql: string): Promise<Pars
   return { ast: parsed, references };
 }
 
-/** The SQL of the (edited) syntax tree. */
-export async function renderQuery(engine: Engine, ast: Record<string, unknown>): Promise<string> {
-  const [row] = await engine.all(`SELECT json_deserialize_sql(${sqlString(losslessStringify(ast))}::JSON) AS "sql"`);
+/** The SQL of the (edited) syntax tree. TEMPORARY: the rules branch verifies the rendering. */
+export async function renderCheckedQuery(engine: Engine, parsed: ParsedQuery): Promise<string> {
+  const [row] = await engine.all(`SELECT json_deserialize_sql(${sqlString(losslessStringify(parsed.ast))}::JSON) AS "sql"`);
   return String(row?.sql);
 }
 
@@ -98,7 +99,7 @@ function collect(node: Record<string, unknown>, references: QueryReference[], sq
   if (node.type === 'BASE_TABLE') {
     const name = String(node.table_name ?? '');
     if (/^s3:\/\//i.test(name)) {
-      references.push({ url: name, replace: (path) => (node.table_name = path) });
+      references.push({ url: name, replace: (paths) => (node.table_name = paths[0]) });
     } else if (SCHEME.test(name)) {
       throw new QueryRuleError(`reads "${name}"${where(node, sql)}, which is not an s3:// URL; only s3:// URLs of the configured bucket can be read`);
     } else if (LOOKS_LIKE_PATH.test(name)) {
@@ -131,6 +132,6 @@ function collect(node: Record<string, unknown>, references: QueryReference[], sq
     if (!/^s3:\/\//i.test(url)) {
       throw new QueryRuleError(`reads '${url}' with ${name}()${where(node, sql)}: local paths and other schemes are not allowed, only s3:// URLs of the configured bucket`);
     }
-    references.push({ url, reader: name, replace: (path) => ((constant.value as Record<string, unknown>).value = path) });
+    references.push({ url, reader: name, replace: (paths) => ((constant.value as Record<string, unknown>).value = paths[0]) });
   });
 }

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -8,6 +7,8 @@ import { configError, ConnectorError } from '../protocol/errors.js';
 import { contentCheck, isBlankText } from './content-check.js';
 import { compressionOf, withoutCompressionSuffix } from './compression.js';
 import { readTextPrefix } from './text-prefix.js';
+import { makeFifo } from './fifo.js';
+import { QueryFolder } from './query-folder.js';
 import { mapAwsError } from './errors.js';
 import { downloadObject } from './object-reader.js';
 import type { S3Object } from './settings.js';
@@ -181,27 +182,14 @@ export class StagingArea {
     await this.write(file, start, bytes);
   }
 
-  /**
-   * A fresh folder in the staging area where objects keep their key's path
-   * (a model query's globs and hive partitions then work on the local copies).
-   */
-  mirror(): { root: string; pathOf: (key: string) => string } {
-    const root = join(this.dir, `mirror-${++this.sequence}`);
-    return {
-      root,
-      pathOf: (key: string) => {
-        const segments = key.split('/');
-        if (segments.some((segment) => segment === '..' || segment === '.')) throw new Error(`unsafe key ${JSON.stringify(key)}`);
-        return join(root, ...segments.filter((segment) => segment !== ''));
-      },
-    };
+  /** A model query stream's own folder in the staging area (removed when the stream ends). */
+  queryFolder(bucket: string): QueryFolder {
+    return new QueryFolder(join(this.dir, `query-${++this.sequence}`), bucket);
   }
 
   /** A fresh FIFO (named pipe) in the staging directory, for a producer to write and this process to read. */
   fifo(name: string): string {
-    const path = join(this.dir, `${++this.sequence}-${name.replace(/[^A-Za-z0-9._-]/g, '_')}.fifo`);
-    execFileSync('mkfifo', ['-m', '600', path]);
-    return path;
+    return makeFifo(this.dir, ++this.sequence, name);
   }
 
   async release(file: StagedFile): Promise<void> {

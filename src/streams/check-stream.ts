@@ -41,7 +41,12 @@ export async function checkStream(context: SourceContext, stream: StreamConfig):
 /** A query stream: its rules hold, its files exist, and it binds over samples of them (nothing is executed). */
 async function checkQueryStream(context: SourceContext, stream: QueryStreamConfig): Promise<StreamCheck> {
   const prepared = await prepareQuery(context, stream.name, stream.query, 'sample');
-  const columns = await describeQuery(context, stream.name, prepared);
+  let columns;
+  try {
+    columns = await describeQuery(context, stream.name, prepared);
+  } finally {
+    await prepared.close();
+  }
   return {
     stream: stream.name,
     file: `model query over ${prepared.objects.length} object${prepared.objects.length === 1 ? '' : 's'}`,

@@ -1,4 +1,4 @@
-import type { Engine } from '../engine/engine.js';
+import type { SqlRunner } from '../engine/sql-runner.js';
 import { cursorExpression, type RecordColumn } from '../engine/record-sql.js';
 import { losslessParse, losslessValue } from '../engine/lossless-json.js';
 import { sqlString } from '../engine/sql.js';
@@ -22,7 +22,7 @@ import { stateError, stateValuePreview, type StreamState } from './state.js';
  * never become the saved value.)
  */
 export async function applyColumnCursor(
-  engine: Engine,
+  engine: SqlRunner,
   state: StreamState,
   cursor: RecordColumn,
   reader: string,
@@ -71,7 +71,7 @@ export async function applyColumnCursor(
  * CAST would fail mid-read and the error would blame the data file. A value that does not cast is
  * the state's fault (edited by hand, or kept for another stream), said as such.
  */
-async function checkStateCursorsFit(engine: Engine, state: StreamState, column: string, cursorType: string): Promise<void> {
+async function checkStateCursorsFit(engine: SqlRunner, state: StreamState, column: string, cursorType: string): Promise<void> {
   const saved: [string, unknown][] = [
     ['cursor', state.cursor],
     ['pending_cursor', state.pendingCursor],
@@ -117,7 +117,7 @@ export function canResumeByValue(cursor: RecordColumn): boolean {
 }
 
 /** Whether a saved resume value still casts to the cursor's type (the query or catalog may have changed since). */
-export async function resumeValueFits(engine: Engine, cursor: RecordColumn, value: unknown): Promise<boolean> {
+export async function resumeValueFits(engine: SqlRunner, cursor: RecordColumn, value: unknown): Promise<boolean> {
   const [row] = await engine.all(`SELECT TRY_CAST(${sqlLiteral(value)} AS ${formatDuckType(cursorExpression(cursor).type)}) IS NOT NULL AS "fits"`);
   return row?.fits === true;
 }

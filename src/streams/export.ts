@@ -1,7 +1,6 @@
 import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
-import type { Engine } from '../engine/engine.js';
+import type { SqlRunner } from '../engine/sql-runner.js';
 import type { LineForwarder, ForwardOptions } from '../protocol/forwarder.js';
-import type { StagingArea } from '../s3/staging.js';
 
 /**
  * Runs a RECORD-producing query in DuckDB, writing into a FIFO that the
@@ -10,8 +9,9 @@ import type { StagingArea } from '../s3/staging.js';
  * stdout even when the query fails halfway.
  */
 export async function exportRecords(
-  engine: Engine,
-  staging: StagingArea,
+  engine: SqlRunner,
+  /** Where the FIFO is made: a folder the engine may write to. */
+  staging: { fifo(name: string): string },
   forwarder: LineForwarder,
   selectSql: string,
   options: ForwardOptions,

@@ -17,10 +17,11 @@ const DATA_PREFIX = '{"data":';
  */
 export async function previewRecordData(context: SourceContext, prepared: PreparedQuery, columns: RecordColumn[], limit: number): Promise<string[]> {
   const records = recordSelectSql({ stream: 'preview', reader: `(${prepared.sql}) AS "model_query"`, columns, constants: {}, emittedAt: 0 });
-  const path = join(context.staging.dir, 'preview.jsonl');
+  // In the query's own folder: the only place its worker may write.
+  const path = join(prepared.folder.root, 'preview.jsonl');
   try {
     await queryCall(context, undefined, () =>
-      context.engine.copyJsonLines(`SELECT struct_extract("record", 'data') AS "data" FROM (${records}) LIMIT ${Math.trunc(limit)}`, path),
+      prepared.worker.copyJsonLines(`SELECT struct_extract("record", 'data') AS "data" FROM (${records}) LIMIT ${Math.trunc(limit)}`, path),
     );
     const rows: string[] = [];
     for await (const line of createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })) {

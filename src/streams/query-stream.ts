@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import type { FileFormat } from '../engine/formats.js';
-import { parseModelQuery, QueryRuleError, renderQuery } from '../engine/model-query.js';
+import { parseModelQuery, QueryRuleError, renderCheckedQuery } from '../engine/model-query.js';
 import type { RecordColumn } from '../engine/record-sql.js';
 import { sqlIdentifier, sqlString } from '../engine/sql.js';
 import { parseDuckType } from '../engine/types.js';
@@ -11,15 +11,25 @@ import { lastRecordEnd } from '../engine/record-boundary.js';
 import { compressionOf } from '../s3/compression.js';
 import { duckdbReason, sampleBytes, stageSample } from './sample.js';
 import { settings } from '../settings.js';
+import { formatBytes } from '../format-bytes.js';
+import { QueryWorker } from '../query-worker/query-worker.js';
+import { WORKER_MEMORY_MARGIN_BYTES } from '../query-worker/memory-bound.js';
+import { type QueryFolder, unstageableKey } from '../s3/query-folder.js';
 
-/** A model query made ready to run: references rewritten to staged local copies. */
+/**
+ * A model query made ready to run in its own worker: references rewritten to
+ * the staged copies in the stream's own folder. `close()` ends the worker and
+ * removes the folder: call it as soon as the stream is done.
+ */
 export interface PreparedQuery {
-  /** The rewritten SQL, reading only staged files. */
+  /** The rewritten SQL (verified: one SELECT, the tree that was checked), reading only staged files. */
   sql: string;
   objects: S3Object[];
   bytesFetched: number;
-  /** The local folders standing for the bucket, one per reference. */
-  roots: string[];
+  /** Runs the query's SQL: a child process with its own DuckDB over `folder`. */
+  worker: QueryWorker;
+  folder: QueryFolder;
+  close(): Promise<void>;
 }
 
 const FORMAT_OF_READER: Record<string, FileFormat['filetype']> = {
@@ -51,7 +61,8 @@ export function queryError(streamName: string | undefined, message: string, inte
 /**
  * Checks a model query's rules, lists and stages the objects it references
  * (whole files, or for `sample` bounded samples: Parquet footers, text heads)
- * into a mirror of their keys, and rewrites the references to the local copies.
+ * into the stream's own folder, rewrites the references to the local copies,
+ * and starts the worker that will run it.
  */
 export async function prepareQuery(context: SourceContext, streamName: string | undefined, query: string, mode: 'full' | 'sample'): Promise<PreparedQuery> {
   const { config, bucket, staging, engine } = context;
@@ -78,7 +89,8 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
   });
 
   // List everything first: the limit on what a query may stage is checked before any download.
-  const planned: { reference: (typeof targets)[number]['reference']; key: string; isGlob: boolean; objects: S3Object[] }[] = [];
+  const planned: { reference: (typeof targets)[number]['reference']; objects: S3Object[]; filetype: FileFormat['filetype'] | undefined }[] = [];
+  const objectsRead = new Map<string, { object: S3Object; filetype: FileFormat['filetype'] | undefined }>();
   for (const { reference, key } of targets) {
     const { isGlob, base } = picomatch.scan(key);
     const listPrefix = isGlob ? (base === '' ? '' : `${base}/`) : key;
@@ -86,35 +98,34 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
     const matches = picomatch(key, { dot: true, nobrace: true, noextglob: true });
     const objects: S3Object[] = [];
     for await (const object of bucket.list(listPrefix)) {
+      // A key ending in / is a folder marker of the S3 consoles, not a file.
+      if (object.key.endsWith('/')) continue;
       if ((isGlob ? matches(object.key) : object.key === key) && object.key.startsWith(config.pathPrefix)) objects.push(object);
     }
     if (objects.length === 0) throw queryError(streamName, `reads "${reference.url}", which matches no objects`);
-    planned.push({ reference, key, isGlob, objects });
-  }
-  const total = planned.reduce((sum, entry) => sum + entry.objects.reduce((bytes, object) => bytes + object.size, 0), 0);
-  const limit = queryMaxBytes();
-  if (mode === 'full' && total > limit) {
-    throw queryError(streamName, `references ${formatGiB(total)} of objects, more than the ${formatGiB(limit)} a query may stage (SOURCE_S3_QUERY_MAX_BYTES); narrow its globs`);
-  }
-
-  // Each reference gets its own folder holding exactly its objects under their keys (hive folders
-  // and file names kept), and reads them all with one local glob: DuckDB's glob rules never
-  // decide which objects are read.
-  const roots: string[] = [];
-  let bytesFetched = 0;
-  const objectsRead = new Map<string, S3Object>();
-  for (const { reference, key, isGlob, objects } of planned) {
-    const mirror = staging.mirror();
-    roots.push(mirror.root);
     const filetype = formatOf(reference.reader, key);
     for (const object of objects) {
-      objectsRead.set(object.key, object);
-      let at: string;
-      try {
-        at = mirror.pathOf(object.key);
-      } catch {
-        throw queryError(streamName, `reads "s3://${config.bucket}/${object.key}", whose key cannot be copied locally (empty or dot segments)`);
-      }
+      const unstageable = unstageableKey(object.key);
+      if (unstageable !== undefined) throw queryError(streamName, `reads "s3://${config.bucket}/${object.key}", whose key ${unstageable}; rename the object or narrow the glob`);
+      objectsRead.set(object.key, { object, filetype: objectsRead.get(object.key)?.filetype ?? filetype });
+    }
+    planned.push({ reference, objects, filetype });
+  }
+  const total = [...objectsRead.values()].reduce((sum, { object, filetype }) => sum + (mode === 'full' ? object.size : sampleSizeOf(object, filetype)), 0);
+  const limit = queryMaxBytes();
+  if (total > limit) {
+    const what = mode === 'full' ? 'of objects' : 'of samples (.zst objects and objects of no known format are staged whole)';
+    throw queryError(streamName, `references ${formatGiB(total)} ${what}, more than the ${formatGiB(limit)} a query may stage (SOURCE_S3_QUERY_MAX_BYTES); narrow its globs`);
+  }
+
+  // Each object is staged once, at its key under the stream's folder; each reference is then given
+  // the explicit list of the objects it matched: DuckDB's glob rules never decide which objects are read.
+  const folder = staging.queryFolder(config.bucket);
+  let worker: QueryWorker | undefined;
+  try {
+    let bytesFetched = 0;
+    for (const { object, filetype } of objectsRead.values()) {
+      const at = folder.filePathOf(object.key);
       try {
         if (mode === 'sample' && filetype === 'parquet') {
           bytesFetched += (await stageSample(bucket, staging, engine, object, { filetype: 'parquet' }, { rows: false, at })).staged.bytesFetched;
@@ -128,23 +139,43 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTDIR') {
-          throw queryError(streamName, `reads "${reference.url}", which matches both an object and a folder of the same name (${object.key}); narrow its glob`);
+          throw queryError(streamName, `reads both an object and a folder of the same name (s3://${config.bucket}/${object.key}); narrow its glob`);
         }
         throw error;
       }
     }
-    if (!isGlob) reference.replace(mirror.pathOf(key));
-    else if (reference.reader !== undefined) reference.replace(`${mirror.root}/**/*`);
-    else {
-      // FROM 'file.ext' picks its reader by the extension, so the local glob keeps it.
-      const extension = /(\.[A-Za-z0-9]+)+$/.exec(key.split('/').pop()!.replace(/^.*[*?\]]/, ''))?.[0];
-      if (extension === undefined) {
-        throw queryError(streamName, `reads "${reference.url}" with FROM, which needs a file extension to pick a reader; end the glob in .parquet, .csv... or use read_parquet()/read_csv()`);
-      }
-      reference.replace(`${mirror.root}/**/*${extension}`);
+    for (const { reference, objects } of planned) reference.replace(objects.map((object) => folder.queryPathOf(object.key)));
+    let sql: string;
+    try {
+      sql = await renderCheckedQuery(engine, parsed);
+    } catch (error) {
+      if (error instanceof QueryRuleError) throw queryError(streamName, error.message);
+      throw error;
     }
+    worker = await QueryWorker.start(folder.root, streamName);
+    const started = worker;
+    return {
+      sql,
+      objects: [...objectsRead.values()].map(({ object }) => object),
+      bytesFetched,
+      worker: started,
+      folder,
+      close: async () => {
+        await started.close();
+        await folder.remove();
+      },
+    };
+  } catch (error) {
+    await worker?.close();
+    await folder.remove();
+    throw error;
   }
-  return { sql: await renderQuery(engine, parsed.ast), objects: [...objectsRead.values()], bytesFetched, roots };
+}
+
+/** Bytes check and discover stage for an object: a bounded sample, or the whole object where no sample can be cut. */
+function sampleSizeOf(object: S3Object, filetype: FileFormat['filetype'] | undefined): number {
+  if (filetype === 'parquet' || (filetype !== undefined && compressionOf(object.key) !== 'zstd')) return Math.min(object.size, sampleBytes());
+  return object.size;
 }
 
 /** Most bytes a model query may stage: SOURCE_S3_QUERY_MAX_BYTES, default 10 GiB. */
@@ -157,19 +188,18 @@ function formatGiB(bytes: number): string {
 }
 
 /**
- * The expression emitting an output column: text values that hold a staged
- * path (DuckDB's `filename`, say) show the object's s3:// URL instead.
+ * The expression emitting an output column: text values naming a staged file
+ * (DuckDB's `filename`, `./s3://bucket/key`) show the object's s3:// URL.
  */
 export function withS3Urls(column: RecordColumn, prepared: PreparedQuery, bucket: string): RecordColumn {
   if (column.type.kind !== 'primitive' || column.type.name !== 'VARCHAR') return column;
-  let source = sqlIdentifier(column.name);
-  for (const root of prepared.roots) source = `replace(${source}, ${sqlString(`${root}/`)}, ${sqlString(`s3://${bucket}/`)})`;
-  return { ...column, source };
+  const local = prepared.folder.queryPathOf('');
+  return { ...column, source: `replace(${sqlIdentifier(column.name)}, ${sqlString(local)}, ${sqlString(`s3://${bucket}/`)})` };
 }
 
 /** The output columns of a prepared query, from DESCRIBE (binding only: nothing is executed). */
 export async function describeQuery(context: SourceContext, streamName: string | undefined, prepared: PreparedQuery): Promise<RecordColumn[]> {
-  const rows = await queryCall(context, streamName, () => context.engine.all(`DESCRIBE ${prepared.sql}`));
+  const rows = await queryCall(context, streamName, () => prepared.worker.all(`DESCRIBE ${prepared.sql}`));
   return rows.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
 }
 
@@ -180,15 +210,16 @@ export async function queryCall<T>(context: SourceContext, streamName: string | 
   } catch (error) {
     if (error instanceof ConnectorError) throw error;
     let detail = error instanceof Error ? error.message : String(error);
-    // Show s3:// URLs, not the staging folder.
-    detail = detail
-      .replace(new RegExp(`${escapeRegExp(context.staging.dir)}/mirror-\\d+/`, 'g'), `s3://${context.config.bucket}/`)
-      .split(context.staging.dir)
-      .join('<staging>');
+    // Show s3:// URLs (the worker names files ./s3://...), never the staging folder.
+    detail = detail.split('./s3://').join('s3://').split(context.staging.dir).join('<staging>');
+    if (/Out of Memory Error/i.test(detail)) {
+      throw queryError(
+        streamName,
+        `needs more memory than it may use (SOURCE_S3_DUCKDB_MEMORY_LIMIT ${settings().duckdbMemoryLimit}; the engine itself may use ${formatBytes(WORKER_MEMORY_MARGIN_BYTES, 'B')} more): ${duckdbReason(detail)}. Make it use less (aggregate earlier, avoid huge lists or strings) or raise SOURCE_S3_DUCKDB_MEMORY_LIMIT`,
+        detail,
+      );
+    }
     throw queryError(streamName, `failed: ${duckdbReason(detail)}`, detail);
   }
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}

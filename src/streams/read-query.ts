@@ -8,8 +8,8 @@ import type { OutputWriter } from '../protocol/output.js';
 import type { SourceContext } from './context.js';
 import { applyColumnCursor, atOrAfter, canResumeByValue, cursorOrder, cursorValueOfLine, resumeValueFits } from './cursor.js';
 import { exportRecords } from './export.js';
-import { describeQuery, prepareQuery, queryCall, withS3Urls } from './query-stream.js';
-import { checkpointEvery, planStream } from './read-stream.js';
+import { describeQuery, prepareQuery, queryCall, withS3Urls, type PreparedQuery } from './query-stream.js';
+import { checkpointEvery, planStream, type StreamPlan } from './read-stream.js';
 import { FILE_LAST_MODIFIED_COLUMN } from './schema.js';
 import { StreamState } from './state.js';
 
@@ -39,6 +39,24 @@ export async function readQueryStream(
   const state = StreamState.fromInput(stream.name, inputState, plan.cursorField, configured.sync_mode !== 'incremental');
   await out.write(streamStatusMessage(stream.name, 'STARTED'));
   const prepared = await prepareQuery(context, stream.name, stream.query, 'full');
+  try {
+    await runPreparedQuery(context, out, forwarder, stream, prepared, plan, state);
+  } finally {
+    // The worker and the staged objects go as soon as the stream ends, not when the command does.
+    await prepared.close();
+  }
+  await out.write(streamStatusMessage(stream.name, 'COMPLETE'));
+}
+
+async function runPreparedQuery(
+  context: SourceContext,
+  out: OutputWriter,
+  forwarder: LineForwarder,
+  stream: QueryStreamConfig,
+  prepared: PreparedQuery,
+  plan: StreamPlan,
+  state: StreamState,
+): Promise<void> {
   await out.write(estimateMessage(stream.name, { bytes: prepared.bytesFetched }));
   await out.write(streamStatusMessage(stream.name, 'RUNNING'));
 
@@ -58,11 +76,11 @@ export async function readQueryStream(
     }
     // The fingerprint of the rows at the cursor: of the values emitted (s3:// URLs, not staging paths).
     const emittedRow = `struct_pack(${columns.map((column, index) => `"c${index}" := ${columnValue(column).value}`).join(', ')})`;
-    where = await applyColumnCursor(context.engine, state, cursor, reader, (work) => queryCall(context, stream.name, work), { boundaryRow: emittedRow });
+    where = await applyColumnCursor(prepared.worker, state, cursor, reader, (work) => queryCall(context, stream.name, work), { boundaryRow: emittedRow });
     if (canResumeByValue(cursor)) {
       // In cursor order, every checkpoint says where to resume: a killed sync does not start over.
       orderBy = cursorOrder(cursor);
-      if (state.resumeFrom !== undefined && (await queryCall(context, stream.name, () => resumeValueFits(context.engine, cursor, state.resumeFrom)))) {
+      if (state.resumeFrom !== undefined && (await queryCall(context, stream.name, () => resumeValueFits(prepared.worker, cursor, state.resumeFrom)))) {
         where = `${where === undefined ? '' : `${where} AND `}${atOrAfter(cursor, state.resumeFrom)}`;
       }
     }
@@ -81,7 +99,7 @@ export async function readQueryStream(
     ...(orderBy === undefined ? {} : { orderBy }),
   });
   const result = await queryCall(context, stream.name, () =>
-    exportRecords(context.engine, context.staging, forwarder, select, {
+    exportRecords(prepared.worker, prepared.folder, forwarder, select, {
       checkpointEvery: checkpointEvery(),
       // Safe to resume from: the saved cursor has not moved. Read in cursor order, every row below the
       // last one's value has been emitted, so a resumed sync reads from that value on (rows at it come again).
@@ -94,5 +112,4 @@ export async function readQueryStream(
   );
   records = result.lines - checkpointed;
   await out.write(streamStateMessage(stream.name, state.toBlob(true), { records }));
-  await out.write(streamStatusMessage(stream.name, 'COMPLETE'));
 }
