@@ -31,7 +31,8 @@ export class QueryWorker {
   /** Why the worker was stopped by us (timeout, interrupt, close); undefined while it runs or when it crashed. */
   private stopReason: ConnectorError | 'closed' | undefined;
   private readonly exited: Promise<void>;
-  private readonly timer: NodeJS.Timeout;
+  /** Armed by the first statement: the time bound is on the query, not on staging its objects. */
+  private timer: NodeJS.Timeout | undefined;
   private readonly removeInterruptHandler: () => void;
   private readonly killOnExit = () => this.child.kill('SIGKILL');
 
@@ -58,12 +59,6 @@ export class QueryWorker {
         resolve();
       });
     });
-    const { queryTimeoutSeconds } = settings();
-    this.timer = setTimeout(
-      () => this.stop(configError(`${this.subject} ran longer than SOURCE_S3_QUERY_TIMEOUT_SECONDS (${queryTimeoutSeconds} s) and was stopped; make it cheaper (narrow its globs, filter earlier) or raise the limit.`, this.streamField())),
-      queryTimeoutSeconds * 1000,
-    );
-    this.timer.unref();
     this.removeInterruptHandler = onInterrupt(() => this.interrupt());
     process.once('exit', this.killOnExit);
   }
@@ -127,6 +122,7 @@ export class QueryWorker {
     if (this.stopReason !== undefined || this.child.exitCode !== null || this.child.signalCode !== null) {
       throw this.stopReason === undefined || this.stopReason === 'closed' ? new Error('the query worker is not running') : this.stopReason;
     }
+    this.timer ??= this.armTimeout();
     const id = ++this.sequence;
     const reply = await new Promise<WorkerReply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -138,6 +134,16 @@ export class QueryWorker {
     });
     if ('error' in reply) throw new Error(reply.error);
     return reply;
+  }
+
+  private armTimeout(): NodeJS.Timeout {
+    const { queryTimeoutSeconds } = settings();
+    const timer = setTimeout(
+      () => this.stop(configError(`${this.subject} ran longer than SOURCE_S3_QUERY_TIMEOUT_SECONDS (${queryTimeoutSeconds} s) and was stopped; make it cheaper (narrow its globs, filter earlier) or raise the limit.`, this.streamField())),
+      queryTimeoutSeconds * 1000,
+    );
+    timer.unref();
+    return timer;
   }
 
   private stop(reason: ConnectorError | 'closed'): void {
