@@ -3,7 +3,7 @@ import type { FileFormat } from '../engine/formats.js';
 import { parseModelQuery, QueryRuleError, renderCheckedQuery } from '../engine/model-query.js';
 import type { RecordColumn } from '../engine/record-sql.js';
 import { sqlIdentifier, sqlString } from '../engine/sql.js';
-import { parseDuckType } from '../engine/types.js';
+import { formatDuckType, parseDuckType, type DuckType } from '../engine/types.js';
 import { configError, ConnectorError } from '../protocol/errors.js';
 import type { S3Object } from '../s3/settings.js';
 import type { SourceContext } from './context.js';
@@ -192,13 +192,46 @@ function formatGiB(bytes: number): string {
 }
 
 /**
- * The expression emitting an output column: text values naming a staged file
- * (DuckDB's `filename`, `./s3://bucket/key`) show the object's s3:// URL.
+ * The expression emitting an output column: text naming a staged file (DuckDB's
+ * `filename` is `./s3://bucket/key`, wherever it flows) shows the object's
+ * s3:// URL, at any depth of lists, structs and maps.
  */
 export function withS3Urls(column: RecordColumn, prepared: PreparedQuery, bucket: string): RecordColumn {
-  if (column.type.kind !== 'primitive' || column.type.name !== 'VARCHAR') return column;
-  const local = prepared.folder.queryPathOf('');
-  return { ...column, source: `replace(${sqlIdentifier(column.name)}, ${sqlString(local)}, ${sqlString(`s3://${bucket}/`)})` };
+  const local = sqlString(prepared.folder.queryPathOf(''));
+  const url = sqlString(`s3://${bucket}/`);
+  const mapped = mapText(sqlIdentifier(column.name), column.type, (text) => `replace(${text}, ${local}, ${url})`, 0);
+  return mapped === undefined ? column : { ...column, source: mapped };
+}
+
+/** `expression` with `map` applied to every VARCHAR inside it, or undefined when it holds none. */
+function mapText(expression: string, type: DuckType, map: (text: string) => string, depth: number): string | undefined {
+  const variable = `x${depth}`;
+  switch (type.kind) {
+    case 'primitive':
+      return type.name === 'VARCHAR' ? map(expression) : undefined;
+    case 'list': {
+      const items = mapText(variable, type.items, map, depth + 1);
+      if (items === undefined) return undefined;
+      const list = `list_transform(${expression}, ${variable} -> ${items})`;
+      // A fixed-size ARRAY stays one (list_transform returns a LIST).
+      return type.size === undefined ? list : `CAST(${list} AS ${formatDuckType(type)})`;
+    }
+    case 'struct': {
+      const fields = type.fields.map((field) => ({ field, mapped: mapText(`struct_extract(${expression}, ${sqlString(field.name)})`, field.type, map, depth + 1) }));
+      if (fields.every(({ mapped }) => mapped === undefined)) return undefined;
+      const packed = `struct_pack(${fields.map(({ field, mapped }) => `${sqlIdentifier(field.name)} := ${mapped ?? `struct_extract(${expression}, ${sqlString(field.name)})`}`).join(', ')})`;
+      // A NULL struct stays NULL (struct_pack would make one of NULL fields).
+      return `CASE WHEN ${expression} IS NULL THEN NULL ELSE ${packed} END`;
+    }
+    case 'map': {
+      const key = mapText(`${variable}.key`, type.key, map, depth + 1);
+      const value = mapText(`${variable}.value`, type.value, map, depth + 1);
+      if (key === undefined && value === undefined) return undefined;
+      return `map_from_entries(list_transform(map_entries(${expression}), ${variable} -> struct_pack("key" := ${key ?? `${variable}.key`}, "value" := ${value ?? `${variable}.value`})))`;
+    }
+    default:
+      return undefined;
+  }
 }
 
 /** The output columns of a prepared query, from DESCRIBE (binding only: nothing is executed). */
