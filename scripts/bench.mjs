@@ -3,10 +3,12 @@
 // uploads them to a local s3rver, runs the real CLI `read` with stdout to
 // /dev/null, and times DuckDB alone writing the same RECORD lines from the local
 // file with COPY ... TO '/dev/null' (FORMAT json). Prints rows/s, MB/s, peak RSS
-// and the ratio connector / DuckDB per format.
+// and the ratio connector / DuckDB per format. The `query` row reads the same
+// Parquet through a model query (`SELECT * FROM 's3://...'`), which runs in its
+// own worker process: its peak RSS is the sum over the connector's process tree.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,7 +41,7 @@ async function generate() {
 
 
 /** Runs the CLI with stdout to /dev/null (or counted); returns seconds and peak RSS. */
-async function runConnector(args, { countLines = false } = {}) {
+async function runConnector(args, { countLines = false, treeRss = false } = {}) {
   const devNull = openSync('/dev/null', 'w');
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, ['--import', join(import.meta.dirname, 'report-rss.mjs'), cli, ...args], {
@@ -54,12 +56,42 @@ async function runConnector(args, { countLines = false } = {}) {
       if (line.startsWith('{"type":"RECORD"')) records++;
     });
   }
+  // A model query's worker is a child of the CLI: its memory counts too, sampled over the whole tree.
+  let treePeak = 0;
+  const sampler = treeRss ? setInterval(() => (treePeak = Math.max(treePeak, processTreeRss(child.pid))), 20) : undefined;
   const code = await new Promise((resolve) => child.on('close', resolve));
+  clearInterval(sampler);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   closeSync(devNull);
   if (code !== 0) throw new Error(`connector exited with ${code}: ${stderr.slice(-2000)}`);
-  const rss = Number(/BENCH_MAX_RSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0) * 1024;
+  const rss = Math.max(treePeak, Number(/BENCH_MAX_RSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0) * 1024);
   return { seconds, rss, records };
+}
+
+/** Resident bytes of a process and all its descendants (from /proc; 0 once gone). */
+function processTreeRss(pid) {
+  const children = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  let total = 0;
+  const walk = (id) => {
+    try {
+      total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${id}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    } catch {
+      // Gone meanwhile.
+    }
+    for (const child of children.get(id) ?? []) walk(child);
+  };
+  walk(pid);
+  return total;
 }
 
 /** DuckDB alone: the same RECORD lines, from the local file, to /dev/null. */
@@ -73,7 +105,8 @@ async function runDuckdb(path, format) {
     stream: `bench_${format}`,
     reader,
     columns: described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) })),
-    constants: { _ab_source_file_url: `s3://${bucket}/bench/data.${format}`, _ab_source_file_last_modified: new Date().toISOString() },
+    // A query stream's records have no file columns.
+    constants: format === 'query' ? {} : { _ab_source_file_url: `s3://${bucket}/bench/data.${format}`, _ab_source_file_last_modified: new Date().toISOString() },
     emittedAt: Date.now(),
   });
   const started = process.hrtime.bigint();
@@ -109,21 +142,23 @@ try {
     streams: [
       { name: 'bench_parquet', globs: ['bench/data.parquet'], format: { filetype: 'parquet' } },
       { name: 'bench_csv', globs: ['bench/data.csv'], format: { filetype: 'csv' } },
+      { name: 'bench_query', query: `SELECT * FROM 's3://${bucket}/bench/data.parquet'` },
     ],
   };
   const configPath = join(work, 'config.json');
   writeFileSync(configPath, JSON.stringify(config));
 
   const results = [];
-  for (const format of ['parquet', 'csv']) {
+  for (const format of ['parquet', 'csv', 'query']) {
     const catalogPath = join(work, `catalog-${format}.json`);
     writeFileSync(catalogPath, JSON.stringify(catalogFor(format)));
     const args = ['read', '--config', configPath, '--catalog', catalogPath];
     const counted = await runConnector(args, { countLines: true });
     if (counted.records !== ROWS) throw new Error(`${format}: the connector emitted ${counted.records} records, expected ${ROWS}`);
-    const connector = await runConnector(args);
-    const duckdb = await runDuckdb(files[format], format);
-    const megabytes = statSync(files[format]).size / 1e6;
+    const connector = await runConnector(args, { treeRss: format === 'query' });
+    const file = files[format === 'query' ? 'parquet' : format];
+    const duckdb = await runDuckdb(file, format);
+    const megabytes = statSync(file).size / 1e6;
     results.push({ format, megabytes, connector, duckdb });
   }
 
