@@ -2,7 +2,7 @@ import picomatch from 'picomatch';
 import type { FileFormat } from '../engine/formats.js';
 import { parseModelQuery, QueryRuleError, renderCheckedQuery } from '../engine/model-query.js';
 import type { RecordColumn } from '../engine/record-sql.js';
-import { sqlIdentifier, sqlString } from '../engine/sql.js';
+import { sqlIdentifier } from '../engine/sql.js';
 import { parseDuckType } from '../engine/types.js';
 import { configError, ConnectorError } from '../protocol/errors.js';
 import type { S3Object } from '../s3/settings.js';
@@ -15,6 +15,7 @@ import { formatBytes } from '../format-bytes.js';
 import { QueryWorker } from '../query-worker/query-worker.js';
 import { WORKER_MEMORY_MARGIN_BYTES } from '../query-worker/memory-bound.js';
 import { type QueryFolder, unstageableKey } from '../s3/query-folder.js';
+import { withStagedNamesAsUrls } from './staged-names.js';
 
 /**
  * A model query made ready to run in its own worker: references rewritten to
@@ -189,12 +190,12 @@ function formatGiB(bytes: number): string {
 
 /**
  * The expression emitting an output column: text values naming a staged file
- * (DuckDB's `filename`, `./s3://bucket/key`) show the object's s3:// URL.
+ * (DuckDB's `filename`, `./s3://bucket/key`) show the object's s3:// URL, at
+ * any depth of a list, struct, map or JSON value.
  */
 export function withS3Urls(column: RecordColumn, prepared: PreparedQuery, bucket: string): RecordColumn {
-  if (column.type.kind !== 'primitive' || column.type.name !== 'VARCHAR') return column;
-  const local = prepared.folder.queryPathOf('');
-  return { ...column, source: `replace(${sqlIdentifier(column.name)}, ${sqlString(local)}, ${sqlString(`s3://${bucket}/`)})` };
+  const source = withStagedNamesAsUrls(sqlIdentifier(column.name), column.type, prepared.folder.queryPathOf(''), `s3://${bucket}/`);
+  return source === undefined ? column : { ...column, source };
 }
 
 /** The output columns of a prepared query, from DESCRIBE (binding only: nothing is executed). */
@@ -211,7 +212,8 @@ export async function queryCall<T>(context: SourceContext, streamName: string | 
     if (error instanceof ConnectorError) throw error;
     let detail = error instanceof Error ? error.message : String(error);
     // Show s3:// URLs (the worker names files ./s3://...), never the staging folder.
-    detail = detail.split('./s3://').join('s3://').split(context.staging.dir).join('<staging>');
+    // Any case: error(upper(filename)) shows ./S3://...
+    detail = detail.replace(/\.\/(s3:\/\/)/gi, '$1').split(context.staging.dir).join('<staging>');
     if (/Out of Memory Error/i.test(detail)) {
       throw queryError(
         streamName,
