@@ -103,7 +103,7 @@ const PAYLOADS: [string, string][] = [
   ['a setting, after a macro', starSmuggle("CREATE MACRO lower(x) AS 'pwned'; SET threads = 1")],
   ['a PRAGMA, after a macro', starSmuggle('CREATE MACRO isfinite(x) AS false; PRAGMA threads = 1')],
   ['ATTACH', starSmuggle("ATTACH ':memory:' AS smuggled_db")],
-  ['COPY TO a file, after a macro', starSmuggle(`CREATE MACRO coalesce(a, b) AS 12345; COPY (SELECT 42) TO '${COPY_TARGET}'`)],
+  ['COPY TO a file, after a macro', starSmuggle(`CREATE MACRO isfinite(x) AS false; COPY (SELECT 42) TO '${COPY_TARGET}'`)],
   ['INSTALL and LOAD, after a macro', starSmuggle("CREATE MACRO greatest(a, b) AS '9999-12-31 00:00:00'; INSTALL httpfs; LOAD httpfs")],
   ['a secret, after a macro', starSmuggle("CREATE MACRO isfinite(x) AS false; CREATE SECRET smuggled (TYPE s3, KEY_ID 'AKIAEVIL', SECRET 'evil')")],
   ['a sequence and a type', starSmuggle("CREATE SEQUENCE smuggled_seq; CREATE TYPE smuggled_type AS ENUM ('a')")],
