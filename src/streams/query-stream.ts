@@ -2,8 +2,8 @@ import picomatch from 'picomatch';
 import type { FileFormat } from '../engine/formats.js';
 import { parseModelQuery, QueryRuleError, renderCheckedQuery } from '../engine/model-query.js';
 import type { RecordColumn } from '../engine/record-sql.js';
-import { sqlIdentifier, sqlString } from '../engine/sql.js';
-import { formatDuckType, parseDuckType, type DuckType } from '../engine/types.js';
+import { sqlIdentifier } from '../engine/sql.js';
+import { parseDuckType } from '../engine/types.js';
 import { configError, ConnectorError } from '../protocol/errors.js';
 import type { S3Object } from '../s3/settings.js';
 import type { SourceContext } from './context.js';
@@ -15,6 +15,7 @@ import { formatBytes } from '../format-bytes.js';
 import { QueryWorker } from '../query-worker/query-worker.js';
 import { WORKER_MEMORY_MARGIN_BYTES } from '../query-worker/memory-bound.js';
 import { type QueryFolder, unstageableKey } from '../s3/query-folder.js';
+import { withStagedNamesAsUrls } from './staged-names.js';
 
 /**
  * A model query made ready to run in its own worker: references rewritten to
@@ -192,46 +193,13 @@ function formatGiB(bytes: number): string {
 }
 
 /**
- * The expression emitting an output column: text naming a staged file (DuckDB's
- * `filename` is `./s3://bucket/key`, wherever it flows) shows the object's
- * s3:// URL, at any depth of lists, structs and maps.
+ * The expression emitting an output column: text values naming a staged file
+ * (DuckDB's `filename`, `./s3://bucket/key`) show the object's s3:// URL, at
+ * any depth of a list, struct, map or JSON value.
  */
 export function withS3Urls(column: RecordColumn, prepared: PreparedQuery, bucket: string): RecordColumn {
-  const local = sqlString(prepared.folder.queryPathOf(''));
-  const url = sqlString(`s3://${bucket}/`);
-  const mapped = mapText(sqlIdentifier(column.name), column.type, (text) => `replace(${text}, ${local}, ${url})`, 0);
-  return mapped === undefined ? column : { ...column, source: mapped };
-}
-
-/** `expression` with `map` applied to every VARCHAR inside it, or undefined when it holds none. */
-function mapText(expression: string, type: DuckType, map: (text: string) => string, depth: number): string | undefined {
-  const variable = `x${depth}`;
-  switch (type.kind) {
-    case 'primitive':
-      return type.name === 'VARCHAR' ? map(expression) : undefined;
-    case 'list': {
-      const items = mapText(variable, type.items, map, depth + 1);
-      if (items === undefined) return undefined;
-      const list = `list_transform(${expression}, ${variable} -> ${items})`;
-      // A fixed-size ARRAY stays one (list_transform returns a LIST).
-      return type.size === undefined ? list : `CAST(${list} AS ${formatDuckType(type)})`;
-    }
-    case 'struct': {
-      const fields = type.fields.map((field) => ({ field, mapped: mapText(`struct_extract(${expression}, ${sqlString(field.name)})`, field.type, map, depth + 1) }));
-      if (fields.every(({ mapped }) => mapped === undefined)) return undefined;
-      const packed = `struct_pack(${fields.map(({ field, mapped }) => `${sqlIdentifier(field.name)} := ${mapped ?? `struct_extract(${expression}, ${sqlString(field.name)})`}`).join(', ')})`;
-      // A NULL struct stays NULL (struct_pack would make one of NULL fields).
-      return `CASE WHEN ${expression} IS NULL THEN NULL ELSE ${packed} END`;
-    }
-    case 'map': {
-      const key = mapText(`${variable}.key`, type.key, map, depth + 1);
-      const value = mapText(`${variable}.value`, type.value, map, depth + 1);
-      if (key === undefined && value === undefined) return undefined;
-      return `map_from_entries(list_transform(map_entries(${expression}), ${variable} -> struct_pack("key" := ${key ?? `${variable}.key`}, "value" := ${value ?? `${variable}.value`})))`;
-    }
-    default:
-      return undefined;
-  }
+  const source = withStagedNamesAsUrls(sqlIdentifier(column.name), column.type, prepared.folder.queryPathOf(''), `s3://${bucket}/`);
+  return source === undefined ? column : { ...column, source };
 }
 
 /** The output columns of a prepared query, from DESCRIBE (binding only: nothing is executed). */
@@ -248,7 +216,8 @@ export async function queryCall<T>(context: SourceContext, streamName: string | 
     if (error instanceof ConnectorError) throw error;
     let detail = error instanceof Error ? error.message : String(error);
     // Show s3:// URLs (the worker names files ./s3://...), never the staging folder.
-    detail = detail.split('./s3://').join('s3://').split(context.staging.dir).join('<staging>');
+    // Any case: error(upper(filename)) shows ./S3://...
+    detail = detail.replace(/\.\/(s3:\/\/)/gi, '$1').split(context.staging.dir).join('<staging>');
     if (/Out of Memory Error/i.test(detail)) {
       throw queryError(
         streamName,

@@ -354,7 +354,9 @@ async function readFile(
   if (rejectsTable !== undefined) {
     // One row may hold several bad values: rows are counted, not errors.
     const [summary] = await engine.all(`SELECT count(DISTINCT line) AS "count", min(line) AS "line", arg_min(error_message, line) AS "reason" FROM ${sqlIdentifier(rejectsTable)}`);
-    await engine.run(`DROP TABLE IF EXISTS ${sqlIdentifier(rejectsTable)}; DROP TABLE IF EXISTS ${sqlIdentifier(`${rejectsTable}_scans`)}`);
+    // One statement per call: the engine prepares each call as a single statement.
+    await engine.run(`DROP TABLE IF EXISTS ${sqlIdentifier(rejectsTable)}`);
+    await engine.run(`DROP TABLE IF EXISTS ${sqlIdentifier(`${rejectsTable}_scans`)}`);
     const rejected = Number(summary?.count ?? 0);
     if (rejected > 0) {
       counters.rejected += rejected;
