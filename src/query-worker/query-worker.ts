@@ -36,7 +36,11 @@ export class QueryWorker {
   private readonly removeInterruptHandler: () => void;
   private readonly killOnExit = () => this.child.kill('SIGKILL');
 
-  private constructor(child: ChildProcess, private readonly streamName: string | undefined) {
+  private constructor(
+    child: ChildProcess,
+    private readonly dir: string,
+    private readonly streamName: string | undefined,
+  ) {
     this.child = child;
     this.subject = streamName === undefined ? 'The query' : `Stream "${streamName}": the model query`;
     child.stderr?.setEncoding('utf8');
@@ -77,15 +81,15 @@ export class QueryWorker {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       env: workerEnvironment(),
     });
-    const worker = new QueryWorker(child, streamName);
+    const worker = new QueryWorker(child, dir, streamName);
     const hello = await new Promise<WorkerHello | Error>((resolve) => {
       child.once('message', (message: WorkerHello) => resolve(message));
       child.once('error', (error) => resolve(error));
-      void worker.exited.then(() => resolve(new Error(`exited before it was ready: ${worker.stderrTail.trim().slice(-300)}`)));
+      void worker.exited.then(() => resolve(new Error(`exited before it was ready: ${worker.lastWords(300)}`)));
     });
     if (hello instanceof Error || !hello.ready) {
       worker.stop('closed');
-      const reason = hello instanceof Error ? hello.message : hello.error;
+      const reason = (hello instanceof Error ? hello.message : hello.error).split(dir).join('<staging>');
       throw new ConnectorError('system_error', `${worker.subject} could not start its engine: ${reason}`, worker.streamField());
     }
     return worker;
@@ -151,6 +155,11 @@ export class QueryWorker {
     this.child.kill('SIGKILL');
   }
 
+  /** The end of the worker's stderr, without the local folder it ran in. */
+  private lastWords(length: number): string {
+    return this.stderrTail.split(this.dir).join('<staging>').trim().slice(-length);
+  }
+
   private streamField(): { streamName?: string } {
     return this.streamName === undefined ? {} : { streamName: this.streamName };
   }
@@ -159,7 +168,7 @@ export class QueryWorker {
   private crashError(code: number | null, signal: NodeJS.Signals | null): ConnectorError {
     const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
     const memory = /out of memory|bad_alloc|allocation failed|Cannot allocate/i.test(this.stderrTail) || signal === 'SIGABRT' || signal === 'SIGSEGV';
-    const internalMessage = this.stderrTail.trim().slice(-1000) || undefined;
+    const internalMessage = this.lastWords(1000) || undefined;
     if (memory || signal === 'SIGKILL') {
       return configError(
         `${this.subject} ran out of memory and its engine stopped (${how}): a model query may use SOURCE_S3_DUCKDB_MEMORY_LIMIT (${settings().duckdbMemoryLimit}) plus ${formatBytes(2 ** 30, 'B')} for the engine itself. Make it use less (aggregate earlier, avoid huge lists or strings) or raise SOURCE_S3_DUCKDB_MEMORY_LIMIT.`,
