@@ -63,6 +63,26 @@ export class Engine {
     return result;
   }
 
+  /**
+   * How many statements DuckDB's parser finds in `sql` (parsing only: nothing is bound or run).
+   * Text that does not parse throws DuckDB's parser error; text without a statement counts 0.
+   */
+  async statementCount(sql: string): Promise<number> {
+    const result = this.queue.then(async () => {
+      this.assertOpen();
+      // The node API answers text without a statement with a bare "Error in native callback".
+      if (sql.trim() === '') return 0;
+      try {
+        return (await this.connection.extractStatements(sql)).count;
+      } catch (error) {
+        if (error instanceof Error && /native callback/.test(error.message)) return 0;
+        throw error;
+      }
+    });
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
   /** Runs a statement that returns nothing to keep (COPY, CREATE, DROP). */
   async run(sql: string): Promise<void> {
     const result = this.queue.then(async () => {

@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import type { FileFormat } from '../engine/formats.js';
-import { parseModelQuery, QueryRuleError, renderQuery } from '../engine/model-query.js';
+import { parseModelQuery, QueryRuleError, renderCheckedQuery } from '../engine/model-query.js';
 import type { RecordColumn } from '../engine/record-sql.js';
 import { sqlIdentifier, sqlString } from '../engine/sql.js';
 import { parseDuckType } from '../engine/types.js';
@@ -133,18 +133,25 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
         throw error;
       }
     }
-    if (!isGlob) reference.replace(mirror.pathOf(key));
-    else if (reference.reader !== undefined) reference.replace(`${mirror.root}/**/*`);
+    if (!isGlob) reference.replace([mirror.pathOf(key)]);
+    else if (reference.reader !== undefined) reference.replace([`${mirror.root}/**/*`]);
     else {
       // FROM 'file.ext' picks its reader by the extension, so the local glob keeps it.
       const extension = /(\.[A-Za-z0-9]+)+$/.exec(key.split('/').pop()!.replace(/^.*[*?\]]/, ''))?.[0];
       if (extension === undefined) {
         throw queryError(streamName, `reads "${reference.url}" with FROM, which needs a file extension to pick a reader; end the glob in .parquet, .csv... or use read_parquet()/read_csv()`);
       }
-      reference.replace(`${mirror.root}/**/*${extension}`);
+      reference.replace([`${mirror.root}/**/*${extension}`]);
     }
   }
-  return { sql: await renderQuery(engine, parsed.ast), objects: [...objectsRead.values()], bytesFetched, roots };
+  let sql: string;
+  try {
+    sql = await renderCheckedQuery(engine, parsed);
+  } catch (error) {
+    if (error instanceof QueryRuleError) throw queryError(streamName, error.message);
+    throw error;
+  }
+  return { sql, objects: [...objectsRead.values()], bytesFetched, roots };
 }
 
 /** Most bytes a model query may stage: SOURCE_S3_QUERY_MAX_BYTES, default 10 GiB. */
