@@ -113,12 +113,15 @@ function checkNode(node: TreeNode, scope: ReadonlySet<string>, sql: string, file
     case 'TABLE_FUNCTION':
       return checkTableFunction(node, sql, files, sites);
     case 'SHOW_REF':
-      throw new QueryRuleError(`uses ${String(node.show_type ?? 'SHOW')}${where(node, sql)}, which is not allowed; a model query reads only s3:// URLs`);
+      throw new QueryRuleError(`uses ${SHOW_KEYWORDS[String(node.show_type)] ?? 'SHOW'}${where(node, sql)}, which is not allowed; a model query reads only s3:// URLs`);
     case 'COLUMN_DATA':
     case 'DELIM_GET':
       throw new QueryRuleError(`uses a ${String(node.type)} table${where(node, sql)}, which is not allowed`);
   }
 }
+
+/** The statement a SHOW_REF table came from, by its show_type. */
+const SHOW_KEYWORDS: Record<string, string> = { DESCRIBE: 'DESCRIBE', SUMMARY: 'SUMMARIZE' };
 
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
 const LOOKS_LIKE_PATH = /[/\\~]|\.(csv|tsv|txt|parquet|json|jsonl|ndjson|gz|zst|db|duckdb)$/i;
