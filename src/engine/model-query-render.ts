@@ -17,8 +17,20 @@ export async function renderCheckedQuery(engine: Engine, parsed: ParsedQuery): P
     if (reference.localPaths === undefined) throw new Error(`${reference.url} was not replaced by local files before rendering`);
     for (const path of reference.localPaths) staged.add(path);
   }
-  const sql = await deserializeSql(engine, parsed.ast);
-  const hint = rewriteHint(parsed.ast);
+  return renderVerified(engine, parsed.ast, {
+    accepts: (name) => staged.has(name),
+    refuse: (name, at) => `reads "${name}"${at}, which is not one of its staged files`,
+  });
+}
+
+/**
+ * The SQL DuckDB writes for `tree`, verified as described above, with `files` deciding which
+ * file names it may read. parseModelQuery runs it once on the s3:// tree too, so that a query
+ * DuckDB cannot write back is refused before anything is fetched.
+ */
+export async function renderVerified(engine: Engine, tree: TreeNode, files: FilePolicy): Promise<string> {
+  const sql = await deserializeSql(engine, tree);
+  const hint = rewriteHint(tree);
   let count: number;
   try {
     count = await engine.statementCount(sql);
@@ -30,15 +42,11 @@ export async function renderCheckedQuery(engine: Engine, parsed: ParsedQuery): P
   if (reparsed.error === true || !Array.isArray(reparsed.statements) || reparsed.statements.length !== 1) {
     throw new QueryRuleError(`cannot be run as checked: DuckDB writes it back as SQL that is not one SELECT${hint}`);
   }
-  if (!sameTree(collapseValuesWrappers(reparsed), collapseValuesWrappers(parsed.ast))) {
+  if (!sameTree(collapseValuesWrappers(reparsed), collapseValuesWrappers(tree))) {
     throw new QueryRuleError(`cannot be run as checked: DuckDB writes it back as a different query${hint}`);
   }
-  const policy: FilePolicy = {
-    accepts: (name) => staged.has(name),
-    refuse: (name, at) => `reads "${name}"${at}, which is not one of its staged files`,
-  };
   try {
-    checkRules(reparsed, sql, policy);
+    checkRules(reparsed, sql, files);
   } catch (error) {
     if (error instanceof QueryRuleError) throw new QueryRuleError(`cannot be run as checked: as DuckDB writes it back, it ${error.message}`);
     throw error;
