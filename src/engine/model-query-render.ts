@@ -131,5 +131,5 @@ function rewriteHint(tree: TreeNode): string {
   visit(tree);
   const [first] = qualifiers;
   if (first === undefined) return '; simplify its quoted names and try again';
-  return `: the quoted qualifier "${first.slice(0, 60).replace(/\n/g, ' ')}".* is written back without quotes; give that table a plain alias (letters, digits, _)`;
+  return `: the quoted qualifier "${first.slice(0, 60).replace(/\n/g, ' ')}".* is written back without quotes; give that table a plain alias (letters, digits and _, not a SQL keyword)`;
 }

@@ -89,16 +89,17 @@ function walk(value: unknown, scope: ReadonlySet<string>, action: (node: TreeNod
   }
 }
 
-function cteEntries(node: TreeNode): { name: string; definition: unknown }[] {
+/** The CTEs a query node defines: the name as written, lower case (as DuckDB matches it), and the definition. */
+function cteEntries(node: TreeNode): { written: string; name: string; definition: unknown }[] {
   const map = isNode(node.cte_map) ? node.cte_map.map : undefined;
   if (!Array.isArray(map)) return [];
-  return map.filter(isNode).map((entry) => ({ name: String(entry.key).toLowerCase(), definition: entry.value }));
+  return map.filter(isNode).map((entry) => ({ written: String(entry.key), name: String(entry.key).toLowerCase(), definition: entry.value }));
 }
 
 function checkNode(node: TreeNode, scope: ReadonlySet<string>, sql: string, files: FilePolicy, sites: FileSite[]): void {
   for (const entry of cteEntries(node)) {
     // A CTE named like a path could stand for a staged file once references are rewritten.
-    if (entry.name.includes('/')) throw new QueryRuleError(`defines a WITH name "${entry.name}" holding "/"; name it without "/"`);
+    if (entry.name.includes('/')) throw new QueryRuleError(`defines a WITH name "${entry.written}" holding "/"; name it without "/"`);
   }
   if (node.class === 'FUNCTION' && REFUSED_FUNCTIONS.has(String(node.function_name).toLowerCase())) {
     throw new QueryRuleError(`uses function ${String(node.function_name)}()${where(node, sql)}, which is not allowed`);
