@@ -181,6 +181,8 @@ describe('reader options that leave tables behind', () => {
     ['=', (name) => `${name} = true`],
     [':=', (name) => `${name} := true`],
     ['=>', (name) => `${name} => true`],
+    ['==', (name) => `${name} == true`],
+    ['parentheses', (name) => `((${name}) = true)`],
     ['quoted, upper case', (name) => `"${name.toUpperCase()}" := true`],
     ['mixed case', (name) => `${name[0]!.toUpperCase()}${name.slice(1)} => 'x'`],
   ];
