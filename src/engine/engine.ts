@@ -66,9 +66,21 @@ export class Engine {
     await this.enqueue(() => this.runOne(sql, (statement) => statement.run()));
   }
 
-  /** How many statements `sql` holds (parsed only, nothing runs). */
+  /**
+   * How many statements DuckDB's parser finds in `sql` (parsing only: nothing is bound or run).
+   * Text that does not parse throws DuckDB's parser error; text without a statement counts 0.
+   */
   async statementCount(sql: string): Promise<number> {
-    return this.enqueue(async () => (await this.connection.extractStatements(sql)).count);
+    return this.enqueue(async () => {
+      // The node API answers text without a statement with a bare "Error in native callback".
+      if (sql.trim() === '') return 0;
+      try {
+        return (await this.connection.extractStatements(sql)).count;
+      } catch (error) {
+        if (error instanceof Error && /native callback/.test(error.message)) return 0;
+        throw error;
+      }
+    });
   }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
