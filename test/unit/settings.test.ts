@@ -18,6 +18,7 @@ describe('readSettings', () => {
       checkpointRecords: 10000,
       historyMax: 10000,
       queryMaxBytes: 10737418240,
+      queryTimeoutSeconds: 3600,
       duckdbThreads: 2,
       duckdbMemoryLimit: '1GB',
       duckdbMaxSpill: '10GB',
@@ -36,6 +37,16 @@ describe('readSettings', () => {
     expect(readSettings({ SOURCE_S3_SAMPLE_ROW_GROUP_BYTES: '0', SOURCE_S3_MAX_ATTEMPTS: '100', SOURCE_S3_SAMPLE_BYTES: '4096' })).toMatchObject({ sampleRowGroupBytes: 0, maxAttempts: 100, sampleBytes: 4096 });
     for (const env of [{ SOURCE_S3_MAX_ATTEMPTS: '0' }, { SOURCE_S3_MAX_ATTEMPTS: '101' }, { SOURCE_S3_SAMPLE_BYTES: '4095' }, { SOURCE_S3_HISTORY_MAX: '9007199254740993' }]) {
       expect(() => readSettings(env), JSON.stringify(env)).toThrow(ConnectorError);
+    }
+  });
+
+  it('takes SOURCE_S3_QUERY_TIMEOUT_SECONDS as whole seconds and refuses 0, units and fractions by name', () => {
+    expect(readSettings({ SOURCE_S3_QUERY_TIMEOUT_SECONDS: '1' }).queryTimeoutSeconds).toBe(1);
+    expect(readSettings({ SOURCE_S3_QUERY_TIMEOUT_SECONDS: '86400' }).queryTimeoutSeconds).toBe(86400);
+    for (const raw of ['0', '1h', '90s', '1.5', '-5', '1e3']) {
+      expect(() => readSettings({ SOURCE_S3_QUERY_TIMEOUT_SECONDS: raw }), raw).toThrow(
+        `Invalid environment setting: SOURCE_S3_QUERY_TIMEOUT_SECONDS must be a whole number of seconds, 1 or more (got ${JSON.stringify(raw)}); unset it for the default, 3600.`,
+      );
     }
   });
 
