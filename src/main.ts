@@ -43,6 +43,12 @@ async function run(invocation: Invocation): Promise<number | void> {
 
 let outputClosedSaid = false;
 
+/**
+ * `query` and `version` print for people, not the protocol: their failures,
+ * an interrupt included, are plain text on stderr and never a TRACE on stdout.
+ */
+let plainTextCommand: string | undefined;
+
 /** Reports a failure as a TRACE ERROR on stdout, and a line for people on stderr. */
 async function fail(error: unknown): Promise<void> {
   if (error instanceof OutputClosedError || isEpipe(error)) {
@@ -69,6 +75,7 @@ async function main(): Promise<number> {
     return 2;
   }
   if (invocation === undefined) return 0;
+  if (invocation.command === 'query' || invocation.command === 'version') plainTextCommand = invocation.command;
   try {
     return (await run(invocation)) ?? 0;
   } catch (error) {
@@ -95,7 +102,14 @@ async function exitAfterFlush(code: number): Promise<never> {
 for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
   process.once(signal, () => {
     runInterruptHandlers();
-    void fail(transientError(`Interrupted by ${signal} before finishing; run the command again.`)).finally(() => {
+    const interrupted = `Interrupted by ${signal} before finishing; run the command again.`;
+    if (plainTextCommand !== undefined) {
+      out.seal();
+      process.stderr.write(`source-s3 ${plainTextCommand}: ${interrupted}\n`);
+      void exitAfterFlush(code);
+      return;
+    }
+    void fail(transientError(interrupted)).finally(() => {
       out.seal();
       return exitAfterFlush(code);
     });

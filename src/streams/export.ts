@@ -1,6 +1,7 @@
 import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
 import type { SqlRunner } from '../engine/sql-runner.js';
 import type { LineForwarder, ForwardOptions } from '../protocol/forwarder.js';
+import { ConnectorError } from '../protocol/errors.js';
 
 /**
  * Runs a RECORD-producing query in DuckDB, writing into a FIFO that the
@@ -25,6 +26,9 @@ export async function exportRecords(
     try {
       await copy;
     } catch (error) {
+      // A query worker stopped by the connector (timeout, interrupt, out of memory) already says why, as the
+      // connector's own error: passed on as is, not quoted as if DuckDB had said it.
+      if (error instanceof ConnectorError) throw error;
       throw new PartialExport(error, forwarded.lines);
     }
     return { lines: forwarded.lines, bytes: forwarded.bytes };

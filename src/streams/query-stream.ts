@@ -116,7 +116,7 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
   const limit = queryMaxBytes();
   if (total > limit) {
     const what = mode === 'full' ? 'of objects' : 'of samples (.zst objects and objects of no known format are staged whole)';
-    throw queryError(streamName, `references ${formatGiB(total)} ${what}, more than the ${formatGiB(limit)} a query may stage (SOURCE_S3_QUERY_MAX_BYTES); narrow its globs`);
+    throw queryError(streamName, `references ${formatBytes(total)} ${what}, more than the ${formatBytes(limit)} a query may stage (SOURCE_S3_QUERY_MAX_BYTES); narrow its globs`);
   }
 
   // Each object is staged once, at its key under the stream's folder; each reference is then given
@@ -188,9 +188,6 @@ export function queryMaxBytes(): number {
   return settings().queryMaxBytes;
 }
 
-function formatGiB(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
-}
 
 /**
  * The expression emitting an output column: text values naming a staged file

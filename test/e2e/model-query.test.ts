@@ -301,7 +301,7 @@ describe('model query rules: each refused with a config_error naming the offendi
     );
     expect(result.code).toBe(1);
     expect(result.messages.find((message) => message.type === 'TRACE' && message.trace.type === 'ERROR')!.trace.error.message).toMatch(
-      /references [\d.]+ GiB of objects, more than the 0\.00 GiB a query may stage \(SOURCE_S3_QUERY_MAX_BYTES\)/,
+      /references [\d.]+ (bytes|KiB) of objects, more than the 100 bytes a query may stage \(SOURCE_S3_QUERY_MAX_BYTES\)/,
     );
   });
 

@@ -40,6 +40,16 @@ describe('readSettings', () => {
     }
   });
 
+  it('takes SOURCE_S3_QUERY_TIMEOUT_SECONDS as whole seconds and refuses 0, units and fractions by name', () => {
+    expect(readSettings({ SOURCE_S3_QUERY_TIMEOUT_SECONDS: '1' }).queryTimeoutSeconds).toBe(1);
+    expect(readSettings({ SOURCE_S3_QUERY_TIMEOUT_SECONDS: '86400' }).queryTimeoutSeconds).toBe(86400);
+    for (const raw of ['0', '1h', '90s', '1.5', '-5', '1e3']) {
+      expect(() => readSettings({ SOURCE_S3_QUERY_TIMEOUT_SECONDS: raw }), raw).toThrow(
+        `Invalid environment setting: SOURCE_S3_QUERY_TIMEOUT_SECONDS must be a whole number of seconds, 1 or more (got ${JSON.stringify(raw)}); unset it for the default, 3600.`,
+      );
+    }
+  });
+
   it('quotes at most 40 characters of a bad value', () => {
     const long = 'x'.repeat(500);
     try {
