@@ -217,7 +217,10 @@ describe('staging of query streams', () => {
       expect(errorsOf(messages)).toEqual([expect.objectContaining({ failure_type: 'config_error', message: expect.stringMatching(expected) })]);
     }
     const gets = faults.proxy().log.slice(before).filter((entry) => entry.method === 'GET' && /\/bounds\/sized\.csv(\.zst)?$/.test(entry.path));
-    // The plain CSV's sample was fetched (the first stream passed), the .zst object never was.
-    expect(gets.map((entry) => entry.path.split('/').at(-1))).toEqual(['sized.csv']);
+    // The .zst object was never fetched. check samples the plain CSV first (streams in order); discover
+    // runs its streams at once and stops at the first failure, maybe before that sample was fetched.
+    const fetched = gets.map((entry) => entry.path.split('/').at(-1));
+    expect(fetched.filter((name) => name === 'sized.csv.zst')).toEqual([]);
+    if (command === 'check') expect(fetched).toEqual(['sized.csv']);
   });
 });
