@@ -6,7 +6,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { parseInvocation, UsageError, type Invocation } from './cli.js';
 import { asConnectorError, configError, transientError } from './protocol/errors.js';
-import { OUTPUT_CLOSED_EXIT_CODE, OutputClosedError } from './protocol/fd-write.js';
+import { onOutputBlocked, OUTPUT_CLOSED_EXIT_CODE, OutputClosedError } from './protocol/fd-write.js';
 import { errorTraceMessage } from './protocol/messages.js';
 import { runInterruptHandlers } from './protocol/interrupt.js';
 import { OutputWriter } from './protocol/output.js';
@@ -99,8 +99,10 @@ async function exitAfterFlush(code: number): Promise<never> {
 
 // Orchestrators cancel with SIGTERM: say so on stdout, then exit so the 'exit'
 // handlers remove the staging directory (a signal's default action would skip them).
+const signalHandlers = new Map<NodeJS.Signals, () => void>();
 for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
-  process.once(signal, () => {
+  const handler = () => {
+    signalHandlers.clear();
     runInterruptHandlers();
     const interrupted = `Interrupted by ${signal} before finishing; run the command again.`;
     if (plainTextCommand !== undefined) {
@@ -113,8 +115,23 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
       out.seal();
       return exitAfterFlush(code);
     });
-  });
+  };
+  signalHandlers.set(signal, handler);
+  process.once(signal, handler);
 }
+
+// While stdout's reader does not read, the process waits inside a synchronous write and no signal
+// handler can run: a SIGTERM would wait for the reader. Nothing can be said on stdout then anyway, so
+// for that time the signals take their default action and end the process at once (workers die
+// with their IPC channel, and the next run removes the staging folder left behind).
+onOutputBlocked({
+  enter: () => {
+    for (const [signal, handler] of signalHandlers) process.removeListener(signal, handler);
+  },
+  leave: () => {
+    for (const [signal, handler] of signalHandlers) process.once(signal, handler);
+  },
+});
 
 for (const event of ['uncaughtException', 'unhandledRejection'] as const) {
   process.on(event, (error: unknown) => {

@@ -25,14 +25,28 @@ export const OUTPUT_CLOSED_EXIT_CODE = 141;
  */
 export function writeAllSync(fd: number, buffer: Buffer, start = 0, end = buffer.length): void {
   let offset = start;
-  while (offset < end) {
-    try {
-      offset += writeSync(fd, buffer, offset, end - offset);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EPIPE') throw new OutputClosedError();
-      if (code !== 'EAGAIN') throw error;
-      Atomics.wait(pause, 0, 0, 2);
+  let blocked = false;
+  try {
+    while (offset < end) {
+      try {
+        offset += writeSync(fd, buffer, offset, end - offset);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EPIPE') throw new OutputClosedError();
+        if (code !== 'EAGAIN') throw error;
+        if (!blocked) blockedHooks?.enter();
+        blocked = true;
+        Atomics.wait(pause, 0, 0, 2);
+      }
     }
+  } finally {
+    if (blocked) blockedHooks?.leave();
   }
+}
+
+let blockedHooks: { enter(): void; leave(): void } | undefined;
+
+/** What to do when a write starts waiting for a reader that does not read (`enter`), and when it goes on (`leave`). */
+export function onOutputBlocked(hooks: { enter(): void; leave(): void }): void {
+  blockedHooks = hooks;
 }

@@ -217,4 +217,31 @@ describe('every command stops within seconds, whatever it waits on', () => {
     await cli.exited;
     await waitUntil(() => !isAlive(worker!), 'the orphaned worker to exit', 5_000);
   });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('a read whose stdout reader stopped reading ends at once on %s', async (signal) => {
+    // Far more records than a pipe holds: the CLI soon waits on its stdout, whose reader is paused.
+    const query = `SELECT i, repeat('x', 100) AS pad FROM range(2000000) t(i), '${BUCKET_URL}/${TINY}'`;
+    const child = spawn(process.execPath, [CLI, ...argsFor('read', localConfig({ streams: [{ name: 'flood', query }] }), 'flood', '')], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.pause();
+    // Our side stops reading the pipe once its buffer is full; when that buffer has not grown for a
+    // second, the pipe is full too and the CLI waits inside a write.
+    let unchanged = 0;
+    let seen = -1;
+    await waitUntil(() => {
+      const length = child.stdout.readableLength;
+      unchanged = length > 0 && length === seen ? unchanged + 1 : 0;
+      seen = length;
+      return unchanged >= 20;
+    }, 'stdout to back up', 60_000);
+    const workers = descendants(child.pid!);
+    child.kill(signal);
+    const ended = await Promise.race([new Promise<string>((resolve) => child.on('exit', (code, how) => resolve(`${code}/${how}`))), new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 15_000))]);
+    if (ended === 'still running') child.kill('SIGKILL');
+    // Nothing can be said on a stdout nobody reads: the signal's default action ends the process.
+    expect(ended).toBe(`null/${signal}`);
+    for (const worker of workers) await waitUntil(() => !isAlive(worker), 'the worker to exit with its CLI', 5_000);
+  });
 });
