@@ -1,12 +1,16 @@
-import { createReadStream, rmSync } from 'node:fs';
+import { createReadStream, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
 import type { SourceContext } from './context.js';
 import type { PreparedQuery } from './query-stream.js';
 import { queryCall } from './query-stream.js';
+import { configError } from '../protocol/errors.js';
+import { formatBytes } from '../format-bytes.js';
 
 const DATA_PREFIX = '{"data":';
+/** Most bytes of rows a preview reads into the connector's own process. */
+const MAX_PREVIEW_BYTES = 64 * 2 ** 20;
 
 /**
  * The first rows of a prepared model query, each as the JSON text of the
@@ -23,6 +27,11 @@ export async function previewRecordData(context: SourceContext, prepared: Prepar
     await queryCall(context, undefined, () =>
       prepared.worker.copyJsonLines(`SELECT struct_extract("record", 'data') AS "data" FROM (${records}) LIMIT ${Math.trunc(limit)}`, path),
     );
+    // The rows are read into this process, outside the worker's memory cap: a preview has a size limit of its own.
+    const size = statSync(path).size;
+    if (size > MAX_PREVIEW_BYTES) {
+      throw configError(`The query's first ${limit} rows take ${formatBytes(size, 'B')} as JSON, more than the ${formatBytes(MAX_PREVIEW_BYTES, 'B')} a preview shows; lower --limit or select fewer or smaller columns.`);
+    }
     const rows: string[] = [];
     for await (const line of createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity })) {
       if (line === '') continue;

@@ -203,6 +203,14 @@ describe('query as a table', () => {
     expect(failed.stderr).not.toMatch(CONTROLS);
   });
 
+  it('refuses rows too large to read into the connector for a preview, naming --limit', () => {
+    // 20 rows (5 names x 4) of 4 MB: fine for the worker's DuckDB, too much to hold in the connector's own process.
+    const large = preview(`SELECT name, repeat('x', 4000000) AS big FROM '${BUCKET_URL}/preview/wide.csv', range(4)`, ['--limit', '20']);
+    expect(large.status).toBe(1);
+    expect(large.stdout).toBe('');
+    expect(large.stderr).toMatch(/^source-s3 query: The query's first 20 rows take [\d.]+ MiB as JSON, more than the 64\.0 MiB a preview shows; lower --limit or select fewer or smaller columns\.\n$/);
+  });
+
   it('lines up columns by display width for CJK and emoji', () => {
     const shown = preview(`SELECT label, id FROM read_csv('${BUCKET_URL}/preview/messy.csv', header = true) ORDER BY id`);
     expect(shown.status, shown.stderr).toBe(0);
