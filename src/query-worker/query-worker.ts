@@ -8,9 +8,14 @@ import { configError, ConnectorError, transientError } from '../protocol/errors.
 import { onInterrupt } from '../protocol/interrupt.js';
 import { settings } from '../settings.js';
 import type { WorkerHello, WorkerReply, WorkerRequest } from './messages.js';
-import { workerAddressSpaceBytes } from './memory-bound.js';
+import { WORKER_MEMORY_MARGIN_BYTES, workerAddressSpaceBytes, workerResidentLimitBytes } from './memory-bound.js';
+import { readFileSync } from 'node:fs';
 
 const WORKER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'worker-main.js');
+
+/** How often the worker's resident memory is sampled: it can grow by what a process touches in that time (~100 MB) before it is stopped. */
+const MEMORY_SAMPLE_MS = 20;
+const PAGE_BYTES = 4096;
 
 /** The last bytes of the worker's stderr kept to explain a crash (V8's or DuckDB's last words). */
 const STDERR_TAIL = 4000;
@@ -18,8 +23,9 @@ const STDERR_TAIL = 4000;
 /**
  * The connector's handle on a query worker: a child process with its own
  * DuckDB, started for one model query stream and killed when it ends. Its
- * address space is capped by the OS (SOURCE_S3_DUCKDB_MEMORY_LIMIT plus a
- * margin), its run time by SOURCE_S3_QUERY_TIMEOUT_SECONDS, and an interrupt
+ * resident memory is bounded (SOURCE_S3_DUCKDB_MEMORY_LIMIT plus a margin,
+ * sampled; one huge allocation meets the OS's address-space cap first), its
+ * run time by SOURCE_S3_QUERY_TIMEOUT_SECONDS, and an interrupt
  * (SIGTERM, Ctrl-C) kills it at once, whatever DuckDB is doing.
  */
 export class QueryWorker {
@@ -35,6 +41,7 @@ export class QueryWorker {
   private timer: NodeJS.Timeout | undefined;
   private readonly removeInterruptHandler: () => void;
   private readonly killOnExit = () => this.child.kill('SIGKILL');
+  private readonly memoryWatch: NodeJS.Timeout;
 
   private constructor(
     child: ChildProcess,
@@ -55,6 +62,7 @@ export class QueryWorker {
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
         process.removeListener('exit', this.killOnExit);
+        clearInterval(this.memoryWatch);
         this.removeInterruptHandler();
         clearTimeout(this.timer);
         const error = this.stopReason === 'closed' ? new Error('the query worker was closed') : (this.stopReason ?? this.crashError(code, signal));
@@ -64,6 +72,7 @@ export class QueryWorker {
       });
     });
     this.removeInterruptHandler = onInterrupt(() => this.interrupt());
+    this.memoryWatch = this.watchMemory();
     process.once('exit', this.killOnExit);
   }
 
@@ -140,6 +149,28 @@ export class QueryWorker {
     return reply;
   }
 
+  /**
+   * Samples the worker's resident memory and stops it past the bound. The
+   * OS's address-space cap alone cannot be the bound: DuckDB maps several times
+   * what it touches, so a cap tight enough for resident memory refuses
+   * ordinary queries.
+   */
+  private watchMemory(): NodeJS.Timeout {
+    const limit = workerResidentLimitBytes();
+    const watch = setInterval(() => {
+      const resident = residentBytes(this.child.pid);
+      if (resident <= limit) return;
+      this.stop(
+        configError(
+          `${this.subject} used more than ${formatBytes(limit, 'B')} of memory (SOURCE_S3_DUCKDB_MEMORY_LIMIT ${settings().duckdbMemoryLimit} plus ${formatBytes(WORKER_MEMORY_MARGIN_BYTES, 'B')} for the engine itself) and was stopped. Make it use less (aggregate earlier, avoid huge lists or strings) or raise SOURCE_S3_DUCKDB_MEMORY_LIMIT.`,
+          this.streamField(),
+        ),
+      );
+    }, MEMORY_SAMPLE_MS);
+    watch.unref();
+    return watch;
+  }
+
   private armTimeout(): NodeJS.Timeout {
     const { queryTimeoutSeconds } = settings();
     const timer = setTimeout(
@@ -171,11 +202,22 @@ export class QueryWorker {
     const internalMessage = this.lastWords(1000) || undefined;
     if (memory || signal === 'SIGKILL') {
       return configError(
-        `${this.subject} ran out of memory and its engine stopped (${how}): a model query may use SOURCE_S3_DUCKDB_MEMORY_LIMIT (${settings().duckdbMemoryLimit}) plus ${formatBytes(2 ** 30, 'B')} for the engine itself. Make it use less (aggregate earlier, avoid huge lists or strings) or raise SOURCE_S3_DUCKDB_MEMORY_LIMIT.`,
+        `${this.subject} ran out of memory and its engine stopped (${how}): a model query may use SOURCE_S3_DUCKDB_MEMORY_LIMIT (${settings().duckdbMemoryLimit}) plus ${formatBytes(WORKER_MEMORY_MARGIN_BYTES, 'B')} for the engine itself. Make it use less (aggregate earlier, avoid huge lists or strings) or raise SOURCE_S3_DUCKDB_MEMORY_LIMIT.`,
         { ...this.streamField(), ...(internalMessage === undefined ? {} : { internalMessage }) },
       );
     }
     return new ConnectorError('system_error', `${this.subject}'s engine stopped unexpectedly (${how}).`, { ...this.streamField(), ...(internalMessage === undefined ? {} : { internalMessage }) });
+  }
+}
+
+/** Resident bytes of a process (0 when it is gone). */
+function residentBytes(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // statm: size resident shared ... in pages.
+    return Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]) * PAGE_BYTES;
+  } catch {
+    return 0;
   }
 }
 

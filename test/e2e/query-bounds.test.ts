@@ -30,6 +30,7 @@ const client = testClient();
 
 beforeAll(async () => {
   await putObject(client, TINY, 'id,name\n1,a\n2,b\n');
+  for (let index = 0; index < 60; index++) await putObject(client, `bounds/many-json/part-${String(index).padStart(2, '0')}.jsonl`, `{"id": ${index}, "tag": "t${index % 3}"}\n`);
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   // Random text, so zstd cannot shrink it much: ~780 KB raw, ~400 KB as zstd.
@@ -122,6 +123,8 @@ describe('SOURCE_S3_DUCKDB_MEMORY_LIMIT', () => {
     ['string_agg of 100 MB strings', `SELECT length(string_agg(repeat('y', 100000000), ',')) AS n FROM range(40) t(i), '${tiny}'`],
     ['a cross join concatenating 1 MB strings', `SELECT max(length(a.s || b.s)) AS n FROM (SELECT repeat('z', 1000000) || i AS s FROM range(3000) t(i)) a, (SELECT repeat('w', 1000000) || i AS s FROM range(3000) t(i)) b, '${tiny}'`],
     ['a list of lists inside a CTE', `WITH l AS (SELECT list_transform(range(0, 20000), x -> range(0, 20000)) AS big FROM '${tiny}') SELECT len(flatten(big)) AS n FROM l`],
+    // Allowed by the address-space cap (3x the bound), filled byte by byte: only the resident-memory watch stops it.
+    ['a 1.3 GB string filled in place', `SELECT length(repeat('x', 1300000000) || name) AS n FROM '${tiny}'`],
   ])('refuses %s with a config_error naming the stream and the variable; the process tree stays under the bound', async (_label, query) => {
     const config = localConfig({ streams: [queryStream('hungry', query)] });
     const cli = startCli(readArgs(config, catalogOf('hungry')), { SOURCE_S3_DUCKDB_MEMORY_LIMIT: LIMIT }, 120);
@@ -137,14 +140,24 @@ describe('SOURCE_S3_DUCKDB_MEMORY_LIMIT', () => {
     expect(peak).toBeLessThan(limitBytes + 1.5 * GiB);
   });
 
-  it('runs the worker under an address-space limit of the memory limit plus 1 GiB', async () => {
+  it('runs the worker under an address-space limit of 3 x (the memory limit plus 1 GiB), a backstop for one huge allocation', async () => {
     const cli = startCli(['query', '--config', writeTempFile('config.json', localConfig()), '--sql', ENDLESS], { SOURCE_S3_DUCKDB_MEMORY_LIMIT: LIMIT }, 60);
     await waitFor(() => queryWorkers(cli.pid).length > 0, 'a query worker');
     const [worker] = queryWorkers(cli.pid);
-    expect(addressSpaceLimit(worker!)).toBe(Math.ceil((limitBytes + GiB) / 1024) * 1024);
+    expect(addressSpaceLimit(worker!)).toBe(Math.ceil((3 * (limitBytes + GiB)) / 1024) * 1024);
     cli.child.kill('SIGTERM');
     await finished(cli).catch(() => undefined);
     expect(isAlive(worker!)).toBe(false);
+  });
+
+  it('runs a query over 60 small JSON Lines files, which DuckDB maps far more memory for than it touches', async () => {
+    // The address space of such a scan grows with the files (~32 MB each) while little is resident:
+    // a cap on address space near the memory bound refused it.
+    const config = localConfig({ streams: [queryStream('many', `SELECT count(*) AS files, count(DISTINCT tag) AS tags FROM '${BUCKET_URL}/bounds/many-json/*.jsonl'`)] });
+    const cli = startCli(readArgs(config, catalogOf('many')), { SOURCE_S3_DUCKDB_MEMORY_LIMIT: LIMIT }, 120);
+    const { code, messages } = await finished(cli);
+    expect(code, cli.stderr().slice(-1000)).toBe(0);
+    expect(messages.filter((message) => message.type === 'RECORD').map((message) => message.record.data)).toEqual([{ files: 60, tags: 3 }]);
   });
 
   it('still runs a heavy query that fits: a 5-million-row sort and group-by under the default 1GB', async () => {
