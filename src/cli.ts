@@ -81,7 +81,9 @@ export async function parseInvocation(args: string[], printHelp: (text: string) 
       }
     });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    let message = error instanceof Error ? error.message : String(error);
+    // SQL starting with a `--` comment reads as an option: it has to be joined to its flag.
+    if (/following: sql$/.test(message)) message += '. SQL that starts with "--" (a comment) must be given as --sql="<sql>"';
     throw new UsageError(/[.!?]$/.test(message) ? message : `${message}.`, await instance.getHelp());
   }
   if (helpShown) return undefined;

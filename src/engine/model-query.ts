@@ -40,7 +40,11 @@ export async function parseModelQuery(engine: Engine, sql: string): Promise<Pars
   const statements = Array.isArray(parsed.statements) ? parsed.statements : [];
   // Counted by the parser itself: a second statement after a comment or a string is still one more.
   const count = parsed.error === true || statements.length > 0 ? await engine.statementCount(sql) : 0;
-  if (count !== 1) throw new QueryRuleError(`must be exactly one SELECT statement (found ${count})`);
+  if (count !== 1) {
+    // DuckDB makes a PIVOT without an IN list two statements (one lists the values first).
+    const pivot = count === 2 && /^\s*PIVOT\b/i.test(withoutLeadingComments(sql)) ? '; a PIVOT needs its values listed, e.g. ON year IN (2024, 2025)' : '';
+    throw new QueryRuleError(`must be exactly one SELECT statement (found ${count}${pivot})`);
+  }
   if (parsed.error === true) throw new QueryRuleError(`must be one SELECT statement; ${notSelect(sql)} is not allowed`);
   if (statements.length !== 1) throw new QueryRuleError(`must be exactly one SELECT statement (found ${statements.length})`);
 
@@ -55,17 +59,21 @@ export async function parseModelQuery(engine: Engine, sql: string): Promise<Pars
 
 /** The keyword of a statement that is not a SELECT, after leading comments, blanks and semicolons. */
 function notSelect(sql: string): string {
+  const keyword = /^[A-Za-z]+/.exec(withoutLeadingComments(sql))?.[0]?.toUpperCase();
+  if (keyword === undefined) return 'the statement';
+  // WITH ... INSERT/UPDATE/DELETE: the keyword that matters comes later.
+  return keyword === 'WITH' ? 'a WITH statement that is not a SELECT' : keyword;
+}
+
+/** `sql` from its first keyword on: leading comments, blanks and semicolons skipped. */
+function withoutLeadingComments(sql: string): string {
   let rest = sql;
   for (;;) {
     const next = rest.replace(/^[\s;]+/, '').replace(/^--[^\n]*(\n|$)/, '');
     if (next.startsWith('/*')) rest = skipBlockComment(next);
-    else if (next === rest) break;
+    else if (next === rest) return rest;
     else rest = next;
   }
-  const keyword = /^[A-Za-z]+/.exec(rest)?.[0]?.toUpperCase();
-  if (keyword === undefined) return 'the statement';
-  // WITH ... INSERT/UPDATE/DELETE: the keyword that matters comes later.
-  return keyword === 'WITH' ? 'a WITH statement that is not a SELECT' : keyword;
 }
 
 /** The text after a leading block comment (DuckDB's block comments nest). */

@@ -202,7 +202,14 @@ export function withS3Urls(column: RecordColumn, prepared: PreparedQuery, bucket
 /** The output columns of a prepared query, from DESCRIBE (binding only: nothing is executed). */
 export async function describeQuery(context: SourceContext, streamName: string | undefined, prepared: PreparedQuery): Promise<RecordColumn[]> {
   const rows = await queryCall(context, streamName, () => prepared.worker.all(`DESCRIBE ${prepared.sql}`));
-  return rows.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
+  const columns = rows.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
+  // A record is a JSON object: two columns of one name would collapse into one (DuckDB then refuses the record).
+  const seen = new Set<string>();
+  const repeated = [...new Set(columns.map((column) => column.name).filter((name) => seen.has(name) || !seen.add(name)))];
+  if (repeated.length > 0) {
+    throw queryError(streamName, `has more than one output column named ${repeated.map((name) => `"${name}"`).join(', ')} (a join's SELECT *, say); give each a distinct name with AS, or list the columns`);
+  }
+  return columns;
 }
 
 /** Runs DuckDB work on a prepared query; its errors are the query's, shown without our local paths. */

@@ -36,6 +36,7 @@ describe('model-query rules through the CLI', () => {
     ['current_query()', `SELECT current_query() AS q FROM '${PEOPLE}'`, 'uses function current_query() (at line 1, column 8), which is not allowed'],
     ['a second statement after a comment', `SELECT * FROM '${PEOPLE}'; -- tidy up\nDROP TABLE t`, 'must be exactly one SELECT statement (found 2)'],
     ['a statement after a leading comment', '-- make a table\nCREATE TABLE t (a INT)', 'must be one SELECT statement; CREATE is not allowed'],
+    ['a PIVOT without an IN list (two statements to DuckDB)', `-- by year\nPIVOT (SELECT id, name FROM '${PEOPLE}') ON name USING count(*)`, 'must be exactly one SELECT statement (found 2; a PIVOT needs its values listed, e.g. ON year IN (2024, 2025))'],
   ])('%s', async (_label, query, expected) => {
     const proxy = proxied.proxy();
     proxy.requests = 0;
@@ -46,6 +47,14 @@ describe('model-query rules through the CLI', () => {
     expect(error.stream_descriptor).toEqual({ name: 'attacker' });
     expect(error.message).toContain(`Stream "attacker": the model query ${expected}`);
     expect(proxy.requests).toBe(0);
+  });
+
+  it('refuses output columns of one name at check, instead of collapsing them in discover and failing the read', async () => {
+    // A record is a JSON object: SELECT * over a join gives both sides' "id".
+    const config = localConfig({ streams: [queryStream('joined', `SELECT * FROM (VALUES (1, 'x')) v(id, label) JOIN '${PEOPLE}' p ON p.id = v.id`)] });
+    const { status, message } = await check(config);
+    expect(status).toBe('FAILED');
+    expect(message).toContain('Stream "joined": the model query has more than one output column named "id" (a join\'s SELECT *, say); give each a distinct name with AS, or list the columns.');
   });
 
   it('check fails on a smuggled statement instead of running it', async () => {
