@@ -31,6 +31,8 @@ export interface Templates {
   text: TreeNode;
   /** `CAST('...' AS DOUBLE)`. */
   doubleCast: TreeNode;
+  /** `replace(filename, './s3://', 's3://')`: a staged file's name as its URL. */
+  fileNameAsUrl: TreeNode;
 }
 
 const templatesByEngine = new WeakMap<Engine, Promise<Templates>>();
@@ -39,15 +41,16 @@ const templatesByEngine = new WeakMap<Engine, Promise<Templates>>();
 export function templates(engine: Engine): Promise<Templates> {
   let found = templatesByEngine.get(engine);
   if (found === undefined) {
-    found = serializeSql(engine, "SELECT CAST('0' AS DOUBLE) FROM read_parquet(['template'])").then((tree) => {
+    found = serializeSql(engine, "SELECT CAST('0' AS DOUBLE), replace(filename, './s3://', 's3://') FROM read_parquet(['template'])").then((tree) => {
       const statements = tree.statements as { node: TreeNode }[] | undefined;
       const node = statements?.[0]?.node;
       const readerCall = node?.from_table;
       const doubleCast = (node?.select_list as unknown[] | undefined)?.[0];
+      const fileNameAsUrl = (node?.select_list as unknown[] | undefined)?.[1];
       const list = isNode(readerCall) && isNode(readerCall.function) ? (readerCall.function.children as unknown[])[0] : undefined;
       const text = isNode(list) ? (list.children as unknown[])[0] : undefined;
-      if (!isNode(readerCall) || !isNode(list) || !isNode(text) || !isNode(doubleCast)) throw new Error('DuckDB serialized the template query in an unexpected shape');
-      return { readerCall, list, text, doubleCast };
+      if (!isNode(readerCall) || !isNode(list) || !isNode(text) || !isNode(doubleCast) || !isNode(fileNameAsUrl)) throw new Error('DuckDB serialized the template query in an unexpected shape');
+      return { readerCall, list, text, doubleCast, fileNameAsUrl };
     });
     templatesByEngine.set(engine, found);
   }

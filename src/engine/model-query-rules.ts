@@ -1,4 +1,4 @@
-import { isNode, QueryRuleError, where, type TreeNode } from './model-query-tree.js';
+import { asciiLower, isNode, QueryRuleError, where, type TreeNode } from './model-query-tree.js';
 
 export { QueryRuleError } from './model-query-tree.js';
 
@@ -84,7 +84,7 @@ function walk(value: unknown, scope: ReadonlySet<string>, action: (node: TreeNod
   }
   for (const [key, child] of Object.entries(value)) {
     if (key === 'cte_map') continue;
-    if (value.type === 'RECURSIVE_CTE_NODE' && key === 'right') walk(child, new Set([...inner, String(value.cte_name).toLowerCase()]), action);
+    if (value.type === 'RECURSIVE_CTE_NODE' && key === 'right') walk(child, new Set([...inner, asciiLower(String(value.cte_name))]), action);
     else walk(child, inner, action);
   }
 }
@@ -93,7 +93,7 @@ function walk(value: unknown, scope: ReadonlySet<string>, action: (node: TreeNod
 function cteEntries(node: TreeNode): { written: string; name: string; definition: unknown }[] {
   const map = isNode(node.cte_map) ? node.cte_map.map : undefined;
   if (!Array.isArray(map)) return [];
-  return map.filter(isNode).map((entry) => ({ written: String(entry.key), name: String(entry.key).toLowerCase(), definition: entry.value }));
+  return map.filter(isNode).map((entry) => ({ written: String(entry.key), name: asciiLower(String(entry.key)), definition: entry.value }));
 }
 
 function checkNode(node: TreeNode, scope: ReadonlySet<string>, sql: string, files: FilePolicy, sites: FileSite[]): void {
@@ -101,7 +101,7 @@ function checkNode(node: TreeNode, scope: ReadonlySet<string>, sql: string, file
     // A CTE named like a path could stand for a staged file once references are rewritten.
     if (entry.name.includes('/')) throw new QueryRuleError(`defines a WITH name "${entry.written}" holding "/"; name it without "/"`);
   }
-  if (node.class === 'FUNCTION' && REFUSED_FUNCTIONS.has(String(node.function_name).toLowerCase())) {
+  if (node.class === 'FUNCTION' && REFUSED_FUNCTIONS.has(asciiLower(String(node.function_name)))) {
     throw new QueryRuleError(`uses function ${String(node.function_name)}()${where(node, sql)}, which is not allowed`);
   }
   if (node.class === 'PARAMETER') {
@@ -138,7 +138,7 @@ function checkTable(node: TreeNode, scope: ReadonlySet<string>, sql: string, fil
     sites.push({ name, node });
     return;
   }
-  if (!qualified && scope.has(name.toLowerCase())) return;
+  if (!qualified && scope.has(asciiLower(name))) return;
   if (!qualified && (SCHEME.test(name) || LOOKS_LIKE_PATH.test(name))) throw new QueryRuleError(files.refuse(name, at, undefined));
   const full = [catalog, schema, name].filter((part) => part !== '').join('.');
   throw new QueryRuleError(`reads table "${full}"${at}, which is neither an s3:// URL nor a name defined by WITH in scope there`);
@@ -146,17 +146,17 @@ function checkTable(node: TreeNode, scope: ReadonlySet<string>, sql: string, fil
 
 /** The option a table-function argument sets: `name = v`, `name := v` or `name => v` (DuckDB's three syntaxes). */
 function optionName(argument: TreeNode): string | undefined {
-  if (typeof argument.alias === 'string' && argument.alias !== '') return argument.alias.toLowerCase();
+  if (typeof argument.alias === 'string' && argument.alias !== '') return asciiLower(argument.alias);
   if (argument.class === 'COMPARISON' && argument.type === 'COMPARE_EQUAL' && isNode(argument.left) && argument.left.class === 'COLUMN_REF') {
     const names = argument.left.column_names;
-    if (Array.isArray(names) && names.length === 1) return String(names[0]).toLowerCase();
+    if (Array.isArray(names) && names.length === 1) return asciiLower(String(names[0]));
   }
   return undefined;
 }
 
 function checkTableFunction(node: TreeNode, sql: string, files: FilePolicy, sites: FileSite[]): void {
   const call = isNode(node.function) ? node.function : {};
-  const name = String(call.function_name ?? '').toLowerCase();
+  const name = asciiLower(String(call.function_name ?? ''));
   const at = where(node, sql);
   if (SAFE_TABLE_FUNCTIONS.has(name)) return;
   if (!FILE_READERS.has(name)) {
@@ -170,7 +170,7 @@ function checkTableFunction(node: TreeNode, sql: string, files: FilePolicy, site
     }
   }
   const first = args[0];
-  const isList = first !== undefined && first.class === 'FUNCTION' && String(first.function_name).toLowerCase() === 'list_value';
+  const isList = first !== undefined && first.class === 'FUNCTION' && asciiLower(String(first.function_name)) === 'list_value';
   const constants = first === undefined || optionName(first) !== undefined ? [] : first.class === 'CONSTANT' ? [first] : isList ? (first.children as unknown[]) : [];
   const names = constants.map((constant) => (isNode(constant) && constant.class === 'CONSTANT' && isNode(constant.value) ? constant.value.value : undefined));
   if (constants.length === 0 || names.some((value) => typeof value !== 'string')) {

@@ -54,3 +54,8 @@ export function sameTree(a: unknown, b: unknown): boolean {
   }
   return a === b;
 }
+
+/** A name as DuckDB compares it: identifiers and function names fold case in ASCII only (U+212A, the Kelvin sign, is not a k). */
+export function asciiLower(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
+}

@@ -4,6 +4,7 @@ import { referenceAt, templates, type ParsedQuery } from './model-query-referenc
 import { checkRules, QueryRuleError, type FilePolicy } from './model-query-rules.js';
 import { lineAndColumn, serializeSql } from './model-query-tree.js';
 import { castDoubleConstants, renderVerified } from './model-query-render.js';
+import { fileNamesAsUrls } from './model-query-filename.js';
 
 export { QueryRuleError } from './model-query-rules.js';
 export type { ParsedQuery, QueryReference } from './model-query-references.js';
@@ -52,6 +53,7 @@ export async function parseModelQuery(engine: Engine, sql: string): Promise<Pars
   const model = await templates(engine);
   const references = sites.map((site) => referenceAt(site, model, sql));
   castDoubleConstants(parsed, model);
+  fileNamesAsUrls(parsed, model);
   // A query DuckDB cannot write back as itself is refused now, before anything is fetched.
   await renderVerified(engine, parsed, S3_URLS);
   return { ast: parsed, references };
