@@ -117,7 +117,10 @@ export class QueryWorker {
 
   /** Writes the rows of a query as JSON lines to `path` (a FIFO in the worker's folder). */
   async copyJsonLines(selectSql: string, path: string): Promise<void> {
-    await this.run(`COPY (${selectSql}) TO ${sqlString(path)} (FORMAT json, USE_TMP_FILE false)`);
+    // Named relative to the worker's folder (its working directory): DuckDB's error messages quote
+    // the statement, and no part of this machine's paths may show in them.
+    const target = path.startsWith(`${this.dir}/`) ? `./${path.slice(this.dir.length + 1)}` : path;
+    await this.run(`COPY (${selectSql}) TO ${sqlString(target)} (FORMAT json, USE_TMP_FILE false)`);
   }
 
   /** Stops the worker (its DuckDB with it); calls in flight fail. */
