@@ -6,7 +6,7 @@ import { OutputClosedError, writeAllSync } from '../protocol/fd-write.js';
 import type { SecretRedactor } from '../protocol/redactor.js';
 import { SourceContext } from '../streams/context.js';
 import { previewRecordData } from '../streams/query-preview.js';
-import { describeQuery, prepareQuery, withS3Urls } from '../streams/query-stream.js';
+import { describeQuery, prepareQuery } from '../streams/query-stream.js';
 import { cellText, renderTable } from './preview-table.js';
 import { terminalSafeJson, visibleText } from './terminal-text.js';
 import { formatBytes } from '../format-bytes.js';
@@ -32,7 +32,7 @@ export async function queryCommand(options: { config: string; sql: string; limit
       let columns;
       let rows;
       try {
-        columns = (await describeQuery(context, undefined, prepared)).map((column) => withS3Urls(column, prepared, config.bucket));
+        columns = await describeQuery(context, undefined, prepared);
         rows = await previewRecordData(context, prepared, columns, options.limit);
       } finally {
         await prepared.close();

@@ -166,9 +166,10 @@ function jsonShaped(expression: string, type: DuckType, depth: number): string |
     }
     case 'map': {
       const variable = `e${depth}`;
-      const value = jsonShaped(`${variable}.value`, type.value, depth + 1);
+      // struct_extract, not `e0.value`: a dotted name binds to a column called e0 before the lambda's variable.
+      const value = jsonShaped(`struct_extract(${variable}, 'value')`, type.value, depth + 1);
       if (value === undefined) return undefined;
-      return `map_from_entries(list_transform(map_entries(${expression}), lambda ${variable}: struct_pack("key" := ${variable}.key, "value" := ${value})))`;
+      return `map_from_entries(list_transform(map_entries(${expression}), lambda ${variable}: struct_pack("key" := struct_extract(${variable}, 'key'), "value" := ${value})))`;
     }
     default:
       return undefined;

@@ -4,7 +4,7 @@ import { createInterface } from 'node:readline';
 import { recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
 import type { SourceContext } from './context.js';
 import type { PreparedQuery } from './query-stream.js';
-import { queryCall } from './query-stream.js';
+import { outputReader, queryCall } from './query-stream.js';
 import { configError } from '../protocol/errors.js';
 import { formatBytes } from '../format-bytes.js';
 
@@ -20,7 +20,7 @@ const MAX_PREVIEW_BYTES = 64 * 2 ** 20;
  * value differently from a sync. Nothing is parsed and re-serialized.
  */
 export async function previewRecordData(context: SourceContext, prepared: PreparedQuery, columns: RecordColumn[], limit: number): Promise<string[]> {
-  const records = recordSelectSql({ stream: 'preview', reader: `(${prepared.sql}) AS "model_query"`, columns, constants: {}, emittedAt: 0 });
+  const records = recordSelectSql({ stream: 'preview', reader: outputReader(prepared, columns, context.config.bucket), columns, constants: {}, emittedAt: 0 });
   // In the query's own folder: the only place its worker may write.
   const path = join(prepared.folder.root, 'preview.jsonl');
   try {

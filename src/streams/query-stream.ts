@@ -17,6 +17,7 @@ import { WORKER_MEMORY_MARGIN_BYTES } from '../query-worker/memory-bound.js';
 import { type QueryFolder, unstageableKey } from '../s3/query-folder.js';
 import { globMatcher } from '../s3/glob-match.js';
 import { withStagedNamesAsUrls } from './staged-names.js';
+import { asciiLower } from '../engine/model-query-tree.js';
 
 /**
  * A model query made ready to run in its own worker: references rewritten to
@@ -191,13 +192,20 @@ export function queryMaxBytes(): number {
 
 
 /**
- * The expression emitting an output column: text values naming a staged file
- * (DuckDB's `filename`, `./s3://bucket/key`) show the object's s3:// URL, at
- * any depth of a list, struct, map or JSON value.
+ * The table a model query's records are read from: its rows with every staged
+ * file name (DuckDB's `filename`, `./s3://bucket/key`) shown as the object's
+ * s3:// URL, at any depth of lists, structs, maps and JSON values. A select of
+ * its own, so the record SQL refers to plain columns (an expression repeated
+ * per field of a wide struct would grow with the square of its size).
  */
-export function withS3Urls(column: RecordColumn, prepared: PreparedQuery, bucket: string): RecordColumn {
-  const source = withStagedNamesAsUrls(sqlIdentifier(column.name), column.type, prepared.folder.queryPathOf(''), `s3://${bucket}/`);
-  return source === undefined ? column : { ...column, source };
+export function outputReader(prepared: PreparedQuery, columns: RecordColumn[], bucket: string): string {
+  const avoid = columns.map((column) => column.name);
+  const items = columns.map((column) => {
+    const identifier = sqlIdentifier(column.name);
+    const mapped = withStagedNamesAsUrls(identifier, column.type, prepared.folder.queryPathOf(''), `s3://${bucket}/`, avoid);
+    return mapped === undefined ? identifier : `${mapped} AS ${identifier}`;
+  });
+  return `(SELECT ${items.join(', ')} FROM (${prepared.sql}) AS "model_query_rows") AS "model_query"`;
 }
 
 /** The output columns of a prepared query, from DESCRIBE (binding only: nothing is executed). */
@@ -205,10 +213,11 @@ export async function describeQuery(context: SourceContext, streamName: string |
   const rows = await queryCall(context, streamName, () => prepared.worker.all(`DESCRIBE ${prepared.sql}`));
   const columns = rows.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
   // A record is a JSON object: two columns of one name would collapse into one (DuckDB then refuses the record).
+  // DuckDB tells names apart ignoring case (ASCII): "a" and "A" are one column to it.
   const seen = new Set<string>();
-  const repeated = [...new Set(columns.map((column) => column.name).filter((name) => seen.has(name) || !seen.add(name)))];
+  const repeated = [...new Set(columns.map((column) => column.name).filter((name) => seen.has(asciiLower(name)) || !seen.add(asciiLower(name))))];
   if (repeated.length > 0) {
-    throw queryError(streamName, `has more than one output column named ${repeated.map((name) => `"${name}"`).join(', ')} (a join's SELECT *, say); give each a distinct name with AS, or list the columns`);
+    throw queryError(streamName, `has more than one output column named ${repeated.map((name) => `"${name}"`).join(', ')} (names are compared ignoring case; a join's SELECT * repeats its keys); give each a distinct name with AS, or list the columns`);
   }
   return columns;
 }

@@ -8,7 +8,7 @@ import type { OutputWriter } from '../protocol/output.js';
 import type { SourceContext } from './context.js';
 import { applyColumnCursor, atOrAfter, canResumeByValue, cursorOrder, cursorValueOfLine, resumeValueFits } from './cursor.js';
 import { exportRecords } from './export.js';
-import { describeQuery, prepareQuery, queryCall, withS3Urls, type PreparedQuery } from './query-stream.js';
+import { describeQuery, outputReader, prepareQuery, queryCall, type PreparedQuery } from './query-stream.js';
 import { checkpointEvery, planStream, type StreamPlan } from './read-stream.js';
 import { FILE_LAST_MODIFIED_COLUMN } from './schema.js';
 import { StreamState } from './state.js';
@@ -60,12 +60,12 @@ async function runPreparedQuery(
   await out.write(estimateMessage(stream.name, { bytes: prepared.bytesFetched }));
   await out.write(streamStatusMessage(stream.name, 'RUNNING'));
 
-  const described = (await describeQuery(context, stream.name, prepared)).map((column) => withS3Urls(column, prepared, context.config.bucket));
+  const described = await describeQuery(context, stream.name, prepared);
   const columns: RecordColumn[] =
     plan.catalogColumns.size === 0
       ? described
       : described.filter((column) => plan.catalogColumns.has(column.name)).map((column) => ({ ...column, target: plan.catalogColumns.get(column.name)! }));
-  const reader = `(${prepared.sql}) AS "model_query"`;
+  const reader = outputReader(prepared, described, context.config.bucket);
 
   let where: string | undefined;
   let orderBy: string | undefined;
