@@ -54,7 +54,7 @@ describe('model-query rules through the CLI', () => {
     const config = localConfig({ streams: [queryStream('joined', `SELECT * FROM (VALUES (1, 'x')) v(id, label) JOIN '${PEOPLE}' p ON p.id = v.id`)] });
     const { status, message } = await check(config);
     expect(status).toBe('FAILED');
-    expect(message).toContain('Stream "joined": the model query has more than one output column named "id" (a join\'s SELECT *, say); give each a distinct name with AS, or list the columns.');
+    expect(message).toContain('Stream "joined": the model query has more than one output column named "id" (names are compared ignoring case; a join\'s SELECT * repeats its keys); give each a distinct name with AS, or list the columns.');
   });
 
   it('check fails on a smuggled statement instead of running it', async () => {

@@ -149,12 +149,53 @@ describe('filename never shows the staging side', () => {
     }
   });
 
+  it('is the s3:// URL inside the query too: comparisons, lengths, hashes and parts of it are right', async () => {
+    const query = `SELECT filename = '${FILE}' AS eq, starts_with(filename, 's3://') AS url, length(filename) = ${FILE.length} AS len,
+      md5(filename) = md5('${FILE}') AS hash, split_part(filename, '/', 3) = '${BUCKET}' AS bucket, list_transform([1], filename -> filename + 1)[1] = 2 AS lambda
+      FROM read_csv('${FILE}', filename = true, ignore_errors = true) WHERE filename LIKE 's3://%'`;
+    const config = configWith([{ name: 'named', query }]);
+    const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });
+    const result = await read(config, catalog, undefined, ENV);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.records.map((record) => record.data)).toEqual(Array(2).fill({ eq: true, url: true, len: true, hash: true, bucket: true, lambda: true }));
+  });
+
   it('error(upper(filename)): the failure names no local path', async () => {
     const config = configWith([{ name: 'evil', query: `SELECT error(upper(filename)) AS f FROM read_csv('${FILE}', filename = true, ignore_errors = true)` }]);
     const result = await read(config, { streams: [{ stream: { name: 'evil', json_schema: { type: 'object', properties: {} }, supported_sync_modes: ['full_refresh'] }, sync_mode: 'full_refresh', destination_sync_mode: 'overwrite' }] }, undefined, ENV);
     expect(result.code).toBe(1);
     expect(result.messages.find((message) => message.type === 'TRACE' && message.trace.type === 'ERROR')!.trace.error.stream_descriptor).toEqual({ name: 'evil' });
     expectNoLocalSide(result);
+  });
+});
+
+describe('found by the outside review', () => {
+  const discover = (query: string) => runCli(['discover', '--config', writeTempFile('config.json', configWith([{ name: 'evil', query }]))], { env: ENV });
+
+  it('a CTE named with a Kelvin sign (U+212A) does not hide the catalog view duckdb_databases', async () => {
+    // JavaScript lower-cases U+212A to k; DuckDB folds ASCII only, so its CTE would not match and the view would be read.
+    expectRefused(await discover(`WITH "duc\u212Adb_databases" AS (SELECT 1) SELECT database_name FROM duckdb_databases, '${FILE}'`), ['reads table "duckdb_databases"']);
+  });
+
+  it('output names that differ only in case are refused (DuckDB would read both as one)', async () => {
+    expectRefused(await discover(`SELECT 1 AS a, 2 AS A FROM '${FILE}'`), ['more than one output column named "A"']);
+  });
+
+  it("a column named like the connector's lambda variables does not replace a map's entries", async () => {
+    const query = `SELECT {'key': 'INJECTED', 'value': 'INJECTED'} AS lambda_0, {'key': 'INJECTED', 'value': 'INJECTED'} AS e0, {'key': 'x', 'value': 'y'} AS m0,
+      MAP {'k': TIMESTAMP '1999-01-01 00:00:00'} AS m, MAP {'realkey': filename} AS n FROM read_csv('${FILE}', filename = true, ignore_errors = true) LIMIT 1`;
+    const config = configWith([{ name: 'maps', query }]);
+    const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });
+    const result = await read(config, catalog, undefined, ENV);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.records.map((record) => [record.data.m, record.data.n])).toEqual([[{ k: '1999-01-01T00:00:00.000000' }, { realkey: FILE }]]);
+  });
+
+  it('a glob built to make a backtracking matcher run for minutes is matched at once (and the command stays stoppable)', async () => {
+    await putObject(client, `${PREFIX}${'a'.repeat(60)}.csv`, 'a\n1\n');
+    const glob = `s3://${BUCKET}/${PREFIX}${'*a'.repeat(14)}*b.csv`;
+    const result = await discover(`SELECT * FROM '${glob}'`);
+    expectRefused(result, [`reads "${glob}", which matches no objects`]);
   });
 });
 
