@@ -68,6 +68,7 @@ const SETTINGS = {
   checkpointRecords: wholeNumber('SOURCE_S3_CHECKPOINT_RECORDS', 1, 10_000, 'records'),
   historyMax: wholeNumber('SOURCE_S3_HISTORY_MAX', 1, 10_000, 'files'),
   queryMaxBytes: wholeNumber('SOURCE_S3_QUERY_MAX_BYTES', 1, 10 * 2 ** 30, 'bytes'),
+  queryMaxObjects: wholeNumber('SOURCE_S3_QUERY_MAX_OBJECTS', 1, 10_000, 'objects'),
   queryTimeoutSeconds: wholeNumber('SOURCE_S3_QUERY_TIMEOUT_SECONDS', 1, 3600, 'seconds'),
   duckdbThreads: wholeNumber('SOURCE_S3_DUCKDB_THREADS', 1, 2, 'threads', 256),
   duckdbMemoryLimit: duckdbSize('SOURCE_S3_DUCKDB_MEMORY_LIMIT', '1GB'),

@@ -212,6 +212,31 @@ describe('staging of query streams', () => {
     }
   });
 
+  it('refuses a query over more objects than SOURCE_S3_QUERY_MAX_OBJECTS, and a query text past 100,000 characters, before fetching anything', async () => {
+    const before = faults.proxy().log.length;
+    const config = localConfig({
+      endpoint: faults.endpoint(),
+      streams: [
+        queryStream('many', `SELECT count(*) AS n FROM '${BUCKET_URL}/bounds/many-json/*.jsonl'`),
+        queryStream('long', `SELECT ${Array(50_001).fill('1').join(',')} FROM '${tiny}'`),
+      ],
+    });
+    const cli = startCli(['discover', '--config', writeTempFile('config.json', config)], { SOURCE_S3_QUERY_MAX_OBJECTS: '10' }, 60);
+    const { code, messages } = await finished(cli);
+    expect(code).toBe(1);
+    const [error] = errorsOf(messages);
+    expect(error?.message).toMatch(
+      /^Stream "(many": the model query references more than 10 objects, the most a query may stage \(SOURCE_S3_QUERY_MAX_OBJECTS\)|long": the model query is 100,0\d\d characters long, more than the 100,000 a model query may be)/,
+    );
+    const check = startCli(['check', '--config', writeTempFile('config.json', config)], { SOURCE_S3_QUERY_MAX_OBJECTS: '10' }, 60);
+    const checked = await finished(check);
+    const status = checked.messages.find((message) => message.type === 'CONNECTION_STATUS')!.connectionStatus;
+    expect(status.status).toBe('FAILED');
+    expect(status.message).toContain('Stream "many": the model query references more than 10 objects');
+    expect(status.message).toContain('Stream "long": the model query is 100,0');
+    expect(faults.proxy().log.slice(before).filter((entry) => entry.method === 'GET' && !entry.path.endsWith('/')).filter((entry) => /many-json|tiny/.test(entry.path))).toEqual([]);
+  });
+
   it.each(['check', 'discover'])('%s refuses a .zst object past SOURCE_S3_QUERY_MAX_BYTES before fetching it', async (command) => {
     const before = faults.proxy().log.length;
     const config = localConfig({

@@ -18,6 +18,7 @@ describe('readSettings', () => {
       checkpointRecords: 10000,
       historyMax: 10000,
       queryMaxBytes: 10737418240,
+      queryMaxObjects: 10000,
       queryTimeoutSeconds: 3600,
       duckdbThreads: 2,
       duckdbMemoryLimit: '1GB',
