@@ -122,8 +122,9 @@ for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
 
 // While stdout's reader does not read, the process waits inside a synchronous write and no signal
 // handler can run: a SIGTERM would wait for the reader. Nothing can be said on stdout then anyway, so
-// for that time the signals take their default action and end the process at once (workers die
-// with their IPC channel, and the next run removes the staging folder left behind).
+// once a write has waited 2 s, the signals take their default action and end the process at once
+// (workers die with their IPC channel, and the next run removes the staging folder left behind).
+// A signal that came in those 2 s is handled when the reader reads again.
 onOutputBlocked({
   enter: () => {
     for (const [signal, handler] of signalHandlers) process.removeListener(signal, handler);

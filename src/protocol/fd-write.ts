@@ -25,17 +25,23 @@ export const OUTPUT_CLOSED_EXIT_CODE = 141;
  */
 export function writeAllSync(fd: number, buffer: Buffer, start = 0, end = buffer.length): void {
   let offset = start;
+  let waitingSince: number | undefined;
   let blocked = false;
   try {
     while (offset < end) {
       try {
         offset += writeSync(fd, buffer, offset, end - offset);
+        waitingSince = undefined;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EPIPE') throw new OutputClosedError();
         if (code !== 'EAGAIN') throw error;
-        if (!blocked) blockedHooks?.enter();
-        blocked = true;
+        // A reader slower for a moment is normal; one that has not read for seconds may never read again.
+        waitingSince ??= Date.now();
+        if (!blocked && Date.now() - waitingSince >= BLOCKED_AFTER_MS) {
+          blocked = true;
+          blockedHooks?.enter();
+        }
         Atomics.wait(pause, 0, 0, 2);
       }
     }
@@ -44,9 +50,12 @@ export function writeAllSync(fd: number, buffer: Buffer, start = 0, end = buffer
   }
 }
 
+/** How long a write waits on its reader before the output counts as blocked. */
+const BLOCKED_AFTER_MS = 2000;
+
 let blockedHooks: { enter(): void; leave(): void } | undefined;
 
-/** What to do when a write starts waiting for a reader that does not read (`enter`), and when it goes on (`leave`). */
+/** What to do when a write has waited on a reader that does not read for seconds (`enter`), and when it goes on (`leave`). */
 export function onOutputBlocked(hooks: { enter(): void; leave(): void }): void {
   blockedHooks = hooks;
 }

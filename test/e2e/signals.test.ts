@@ -226,15 +226,15 @@ describe('every command stops within seconds, whatever it waits on', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.pause();
-    // Our side stops reading the pipe once its buffer is full; when that buffer has not grown for a
-    // second, the pipe is full too and the CLI waits inside a write.
+    // Our side stops reading the pipe once its buffer is full; when that buffer has not grown for four
+    // seconds, the pipe is full too and the CLI has waited inside a write for more than its 2 s.
     let unchanged = 0;
     let seen = -1;
     await waitUntil(() => {
       const length = child.stdout.readableLength;
       unchanged = length > 0 && length === seen ? unchanged + 1 : 0;
       seen = length;
-      return unchanged >= 20;
+      return unchanged >= 80;
     }, 'stdout to back up', 60_000);
     const workers = descendants(child.pid!);
     child.kill(signal);
