@@ -15,12 +15,22 @@ export const FILE_READERS: ReadonlySet<string> = new Set([
 ]);
 /** Table functions that touch no file and show nothing of the engine. */
 const SAFE_TABLE_FUNCTIONS: ReadonlySet<string> = new Set(['range', 'generate_series', 'unnest']);
+/** Scalar macros DuckDB 1.5 defines over catalog table functions; a unit test checks the list against duckdb_functions(). */
+export const CATALOG_READING_MACROS: readonly string[] = ['format_type', 'get_block_size', 'pg_get_constraintdef', 'pg_get_viewdef'];
 /**
  * Scalar functions that show the engine's settings, variables, environment or the SQL the connector
  * runs around the query (current_query: the envelope, cursor filters and staged paths), or that
  * write to its log. A model query has no use for them.
  */
-const REFUSED_FUNCTIONS: ReadonlySet<string> = new Set(['current_setting', 'getvariable', 'getenv', 'write_log', 'current_query']);
+export const REFUSED_FUNCTIONS: ReadonlySet<string> = new Set([
+  'current_setting',
+  'getvariable',
+  'getenv',
+  'write_log',
+  'current_query',
+  // Built-in macros that read the catalog (duckdb_*() and pragma_*() table functions) behind a scalar call.
+  ...CATALOG_READING_MACROS,
+]);
 /** Reader options that leave tables behind (the rejects tables); the next query would see them. */
 const REFUSED_READER_OPTIONS: ReadonlySet<string> = new Set(['store_rejects', 'rejects_table', 'rejects_scan', 'rejects_limit']);
 

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.js';
 import { parseModelQuery, QueryRuleError, renderCheckedQuery, type ParsedQuery } from '../../src/engine/model-query.js';
 import { sqlIdentifier, sqlString } from '../../src/engine/sql.js';
+import { CATALOG_READING_MACROS } from '../../src/engine/model-query-rules.js';
 
 // Everything here runs on a real DuckDB: the project's sandboxed Engine over a temp folder.
 let dir: string;
@@ -143,6 +144,17 @@ describe('statement smuggling through the SQL writer', () => {
     await expect(renderCheckedQuery(engine, parsed)).rejects.toThrow(`${URL} was not replaced by local files before rendering`);
     parsed.references[0]!.replace(['./a.csv']);
     expect(() => parsed.references[0]!.replace(['./b.csv'])).toThrow('was replaced already');
+  });
+});
+
+describe('built-in macros that read the catalog', () => {
+  it('are all refused: the list matches what this DuckDB defines', async () => {
+    // Scalar macros whose body reads a table (duckdb_*(), pragma_*() ...): a DuckDB upgrade adding one fails here.
+    const rows = await engine.all("SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type = 'macro' AND macro_definition ILIKE '%FROM %' ORDER BY 1");
+    expect(rows.map((row) => row.function_name)).toEqual([...CATALOG_READING_MACROS].sort());
+    for (const name of CATALOG_READING_MACROS) {
+      expect(await refusal(`SELECT ${name}('x') AS v FROM '${URL}'`)).toContain(`uses function ${name}()`);
+    }
   });
 });
 
