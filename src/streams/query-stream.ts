@@ -223,6 +223,11 @@ export async function describeQuery(context: SourceContext, streamName: string |
   const rows = await queryCall(context, streamName, () => prepared.worker.all(`DESCRIBE ${prepared.sql}`));
   const columns = rows.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
   // A record is a JSON object: two columns of one name would collapse into one (DuckDB then refuses the record).
+  // A JSON key may hold a NUL; no SQL identifier can, so the records could not be written.
+  const withNul = columns.find((column) => column.name.includes('\u0000'));
+  if (withNul !== undefined) {
+    throw queryError(streamName, `has an output column whose name holds a NUL character (${JSON.stringify(withNul.name.slice(0, 40))}), which no record can carry; list the columns you need instead of SELECT *`);
+  }
   // DuckDB tells names apart ignoring case (ASCII): "a" and "A" are one column to it.
   const seen = new Set<string>();
   const repeated = [...new Set(columns.map((column) => column.name).filter((name) => seen.has(asciiLower(name)) || !seen.add(asciiLower(name))))];

@@ -177,6 +177,11 @@ describe('found by the outside review', () => {
     expectRefused(await discover(`WITH "duc\u212Adb_databases" AS (SELECT 1) SELECT database_name FROM duckdb_databases, '${FILE}'`), ['reads table "duckdb_databases"']);
   });
 
+  it('an output column whose name holds a NUL (a JSON key can) is a config_error naming it, not an internal error', async () => {
+    await putObject(client, `${PREFIX}nul-key.jsonl`, '{"a\\u0000b": 1, "c": 2}\n');
+    expectRefused(await discover(`SELECT * FROM 's3://${BUCKET}/${PREFIX}nul-key.jsonl'`), ['has an output column whose name holds a NUL character ("a\\u0000b")']);
+  });
+
   it('output names that differ only in case are refused (DuckDB would read both as one)', async () => {
     expectRefused(await discover(`SELECT 1 AS a, 2 AS A FROM '${FILE}'`), ['more than one output column named "A"']);
   });
