@@ -11,6 +11,12 @@ import type { WorkerHello, WorkerReply, WorkerRequest } from './messages.js';
 import { WORKER_MEMORY_MARGIN_BYTES, workerAddressSpaceBytes, workerResidentLimitBytes } from './memory-bound.js';
 import { readFileSync } from 'node:fs';
 
+/** Workers alive now, killed if the connector exits without closing them (one listener for all: discover runs several at once). */
+const liveWorkers = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of liveWorkers) child.kill('SIGKILL');
+});
+
 const WORKER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'worker-main.js');
 
 /** How often the worker's resident memory is sampled: it can grow by what a process touches in that time (~100 MB) before it is stopped. */
@@ -40,7 +46,8 @@ export class QueryWorker {
   /** Armed by the first statement: the time bound is on the query, not on staging its objects. */
   private timer: NodeJS.Timeout | undefined;
   private readonly removeInterruptHandler: () => void;
-  private readonly killOnExit = () => this.child.kill('SIGKILL');
+  /** Why calls fail once the worker is gone (set when it exits). */
+  private exitError: Error | undefined;
   private readonly memoryWatch: NodeJS.Timeout;
 
   private constructor(
@@ -61,11 +68,12 @@ export class QueryWorker {
     });
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        process.removeListener('exit', this.killOnExit);
+        liveWorkers.delete(child);
         clearInterval(this.memoryWatch);
         this.removeInterruptHandler();
         clearTimeout(this.timer);
         const error = this.stopReason === 'closed' ? new Error('the query worker was closed') : (this.stopReason ?? this.crashError(code, signal));
+        this.exitError = error;
         for (const waiting of this.pending.values()) waiting.reject(error);
         this.pending.clear();
         resolve();
@@ -73,7 +81,7 @@ export class QueryWorker {
     });
     this.removeInterruptHandler = onInterrupt(() => this.interrupt());
     this.memoryWatch = this.watchMemory();
-    process.once('exit', this.killOnExit);
+    liveWorkers.add(child);
   }
 
   /**
@@ -97,6 +105,8 @@ export class QueryWorker {
       void worker.exited.then(() => resolve(new Error(`exited before it was ready: ${worker.lastWords(300)}`)));
     });
     if (hello instanceof Error || !hello.ready) {
+      // Stopped by us while it started (an interrupt): that is the reason, not a failed start.
+      if (worker.stopReason instanceof ConnectorError) throw worker.stopReason;
       worker.stop('closed');
       const reason = (hello instanceof Error ? hello.message : hello.error).split(dir).join('<staging>');
       throw new ConnectorError('system_error', `${worker.subject} could not start its engine: ${reason}`, worker.streamField());
@@ -136,7 +146,7 @@ export class QueryWorker {
 
   private async request(kind: WorkerRequest['kind'], sql: string): Promise<WorkerReply> {
     if (this.stopReason !== undefined || this.child.exitCode !== null || this.child.signalCode !== null) {
-      throw this.stopReason === undefined || this.stopReason === 'closed' ? new Error('the query worker is not running') : this.stopReason;
+      throw this.exitError ?? (this.stopReason instanceof ConnectorError ? this.stopReason : new Error('the query worker is not running'));
     }
     this.timer ??= this.armTimeout();
     const id = ++this.sequence;

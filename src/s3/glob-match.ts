@@ -1,7 +1,9 @@
 /**
  * Matches object keys against a glob the way DuckDB reads one: `*` is any run
- * of characters but `/`, `?` one such character, `[...]` a class (`[!...]` or
- * `[^...]` negated, `a-z` ranges), and a `**` segment any number of segments.
+ * of bytes but `/`, `?` one such byte (DuckDB compares UTF-8 bytes), `[...]` a
+ * class (`[!...]` negated, `a-z` ranges, a `]` right after `[` or `[!` is
+ * itself in the class; `^` is an ordinary character; a class that never closes
+ * matches nothing), and a `**` segment any number of segments.
  *
  * Written out rather than compiled to a regular expression: a pattern such as
  * `*a*a*a*a*a*a*a*b` makes a backtracking regex take minutes on a long key,
@@ -9,9 +11,9 @@
  * (pattern length x key length) steps, and segments are matched once each.
  */
 export function globMatcher(pattern: string): (key: string) => boolean {
-  const patternSegments = pattern.split('/');
+  const patternSegments = bytewise(pattern).split('/');
   return (key) => {
-    const keySegments = key.split('/');
+    const keySegments = bytewise(key).split('/');
     // matched[p][k]: pattern segments from p match key segments from k (filled from the end).
     const rows = patternSegments.length + 1;
     const columns = keySegments.length + 1;
@@ -67,21 +69,25 @@ function segmentMatches(pattern: string, text: string): boolean {
 function matchOne(pattern: string, p: number, char: string): number | undefined {
   const element = pattern[p]!;
   if (element === '?') return p + 1;
-  if (element === '[') {
-    const close = pattern.indexOf(']', p + 2);
-    if (close > p) {
-      let body = pattern.slice(p + 1, close);
-      const negated = body.startsWith('!') || body.startsWith('^');
-      if (negated) body = body.slice(1);
-      let inClass = false;
-      for (let index = 0; index < body.length; index++) {
-        if (body[index + 1] === '-' && index + 2 < body.length) {
-          if (char >= body[index]! && char <= body[index + 2]!) inClass = true;
-          index += 2;
-        } else if (body[index] === char) inClass = true;
-      }
-      return inClass !== negated ? close + 1 : undefined;
-    }
+  if (element !== '[') return element === char ? p + 1 : undefined;
+  let index = p + 1;
+  const negated = pattern[index] === '!';
+  if (negated) index++;
+  // The first character of a class is taken as it is, even a `]`.
+  const close = pattern.indexOf(']', index + 1);
+  if (close < 0) return undefined;
+  const body = pattern.slice(index, close);
+  let inClass = false;
+  for (let at = 0; at < body.length; at++) {
+    if (body[at + 1] === '-' && at + 2 < body.length) {
+      if (char >= body[at]! && char <= body[at + 2]!) inClass = true;
+      at += 2;
+    } else if (body[at] === char) inClass = true;
   }
-  return element === char ? p + 1 : undefined;
+  return inClass !== negated ? close + 1 : undefined;
+}
+
+/** The UTF-8 bytes of `text`, one character each: DuckDB matches globs byte by byte. */
+function bytewise(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
 }
