@@ -25,8 +25,14 @@ function visit(tree: unknown, model: Templates, inSelectList: boolean, shadowed:
     return;
   }
   if (!isNode(tree)) return;
-  // A reader's arguments are options (`filename = true` names the option, not the column).
-  if (tree.type === 'TABLE_FUNCTION') return;
+  // A table function's arguments: options (`filename = true` names the option, not the column) have
+  // only their values visited; a subquery given as an argument is visited whole.
+  if (tree.type === 'TABLE_FUNCTION' && isNode(tree.function)) {
+    for (const argument of (tree.function.children as unknown[] | undefined) ?? []) {
+      visit(isNode(argument) && argument.class === 'COMPARISON' ? argument.right : argument, model, false, shadowed);
+    }
+    return;
+  }
   // Inside a lambda whose parameter is called filename, the name is the parameter.
   const lambdaShadows = tree.class === 'LAMBDA' && namesFileName(tree.lhs);
   for (const [key, value] of Object.entries(tree)) {

@@ -5,6 +5,7 @@ import { checkRules, QueryRuleError, type FilePolicy } from './model-query-rules
 import { lineAndColumn, serializeSql } from './model-query-tree.js';
 import { castDoubleConstants, renderVerified } from './model-query-render.js';
 import { fileNamesAsUrls } from './model-query-filename.js';
+import { copy } from './model-query-references.js';
 
 export { QueryRuleError } from './model-query-rules.js';
 export type { ParsedQuery, QueryReference } from './model-query-references.js';
@@ -53,7 +54,6 @@ export async function parseModelQuery(engine: Engine, sql: string): Promise<Pars
   const model = await templates(engine);
   const references = sites.map((site) => referenceAt(site, model, sql));
   castDoubleConstants(parsed, model);
-  fileNamesAsUrls(parsed, model);
   // A query DuckDB cannot write back as itself is refused now, before anything is fetched.
   await renderVerified(engine, parsed, S3_URLS);
   return { ast: parsed, references };
@@ -92,4 +92,16 @@ function skipBlockComment(text: string): string {
     }
   }
   return '';
+}
+
+/**
+ * The query (its references already replaced) with every `filename` it names
+ * read as the object's s3:// URL; see fileNamesAsUrls. A copy: the query as
+ * written stays the one to run when the rewrite does not bind (a data column
+ * called filename that is not text).
+ */
+export async function withFileNamesAsUrls(engine: Engine, parsed: ParsedQuery): Promise<ParsedQuery> {
+  const ast = copy(parsed.ast);
+  fileNamesAsUrls(ast, await templates(engine));
+  return { ast, references: parsed.references };
 }

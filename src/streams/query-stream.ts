@@ -1,6 +1,6 @@
 import picomatch from 'picomatch';
 import type { FileFormat } from '../engine/formats.js';
-import { parseModelQuery, QueryRuleError, renderCheckedQuery } from '../engine/model-query.js';
+import { parseModelQuery, QueryRuleError, renderCheckedQuery, withFileNamesAsUrls } from '../engine/model-query.js';
 import type { RecordColumn } from '../engine/record-sql.js';
 import { sqlIdentifier } from '../engine/sql.js';
 import { parseDuckType } from '../engine/types.js';
@@ -159,14 +159,17 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
       }
     }
     for (const { reference, objects } of planned) reference.replace(objects.map((object) => folder.queryPathOf(object.key)));
-    let sql: string;
+    let asWritten: string;
+    let withUrls: string;
     try {
-      sql = await renderCheckedQuery(engine, parsed);
+      asWritten = await renderCheckedQuery(engine, parsed);
+      withUrls = await renderCheckedQuery(engine, await withFileNamesAsUrls(engine, parsed));
     } catch (error) {
       if (error instanceof QueryRuleError) throw queryError(streamName, error.message);
       throw error;
     }
     worker = await starting;
+    const sql = withUrls === asWritten || (await bindsWithUrls(worker, withUrls)) ? withUrls : asWritten;
     const started = worker;
     return {
       sql,
@@ -183,6 +186,21 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
     await (worker ?? (await starting.catch(() => undefined)))?.close();
     await folder.remove();
     throw error;
+  }
+}
+
+/**
+ * Whether the query with its file names read as URLs binds. It does not when a
+ * data column called filename is not text (replace() takes text only); the
+ * query then runs as written, its file names shown as URLs at output only.
+ */
+async function bindsWithUrls(worker: QueryWorker, sql: string): Promise<boolean> {
+  try {
+    await worker.all(`DESCRIBE ${sql}`);
+    return true;
+  } catch (error) {
+    if (error instanceof ConnectorError) throw error;
+    return !/No function matches the given name and argument types 'replace\(/.test(error instanceof Error ? error.message : String(error));
   }
 }
 

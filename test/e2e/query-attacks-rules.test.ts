@@ -182,6 +182,25 @@ describe('found by the outside review', () => {
     expectRefused(await discover(`SELECT * FROM 's3://${BUCKET}/${PREFIX}nul-key.jsonl'`), ['has an output column whose name holds a NUL character ("a\\u0000b")']);
   });
 
+  it('a data column called filename that is not text still reads (the URL rewrite does not bind, the query runs as written)', async () => {
+    await putObject(client, `${PREFIX}numbered.csv`, 'filename,x\n1,a\n2,b\n');
+    const query = `SELECT filename, x, {'filename': 42}.filename AS field FROM 's3://${BUCKET}/${PREFIX}numbered.csv' WHERE filename > 1`;
+    const config = configWith([{ name: 'numbers', query }]);
+    const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });
+    const result = await read(config, catalog, undefined, ENV);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.records.map((record) => record.data)).toEqual([{ filename: 2, x: 'b', field: 42 }]);
+  });
+
+  it('filename inside a subquery given to a table function is the URL too', async () => {
+    const query = `SELECT * FROM unnest((SELECT list(filename = '${FILE}') FROM read_csv('${FILE}', filename = true, ignore_errors = true))) AS t(same)`;
+    const config = configWith([{ name: 'nested', query }]);
+    const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });
+    const result = await read(config, catalog, undefined, ENV);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.records.map((record) => record.data)).toEqual([{ same: true }, { same: true }]);
+  });
+
   it('output names that differ only in case are refused (DuckDB would read both as one)', async () => {
     expectRefused(await discover(`SELECT 1 AS a, 2 AS A FROM '${FILE}'`), ['more than one output column named "A"']);
   });
