@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startLocalS3, uploadFilesTo } from './local-s3.mjs';
+import { benchManyFiles } from './bench-many-files.mjs';
 import { recordSelectSql } from '../dist/engine/record-sql.js';
 import { readerSql } from '../dist/engine/readers.js';
 import { parseDuckType } from '../dist/engine/types.js';
@@ -50,10 +51,17 @@ async function runConnector(args, { countLines = false, treeRss = false } = {}) 
   });
   let stderr = '';
   let records = 0;
+  const states = { count: 0, bytes: 0, largest: 0 };
   child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
   if (countLines) {
     createInterface({ input: child.stdout }).on('line', (line) => {
       if (line.startsWith('{"type":"RECORD"')) records++;
+      else if (line.startsWith('{"type":"STATE"')) {
+        const bytes = Buffer.byteLength(line) + 1;
+        states.count++;
+        states.bytes += bytes;
+        states.largest = Math.max(states.largest, bytes);
+      }
     });
   }
   // A model query's worker is a child of the CLI: its memory counts too, sampled over the whole tree.
@@ -65,7 +73,7 @@ async function runConnector(args, { countLines = false, treeRss = false } = {}) 
   closeSync(devNull);
   if (code !== 0) throw new Error(`connector exited with ${code}: ${stderr.slice(-2000)}`);
   const rss = Math.max(treePeak, Number(/BENCH_MAX_RSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0) * 1024);
-  return { seconds, rss, records };
+  return { seconds, rss, records, states };
 }
 
 /** Resident bytes of a process and all its descendants (from /proc; 0 once gone). */
@@ -180,6 +188,43 @@ try {
   }
   console.log('\nconnector: the real CLI read from the local S3 server (start-up, listing, download, DuckDB, forwarding) with stdout to /dev/null;');
   console.log('DuckDB alone: the same RECORD lines from the local file, COPY ... TO /dev/null (FORMAT json). Target: ratio <= 3.0, peak RSS < 1 GB.');
+
+  console.log('\nmany small files: generating and uploading...');
+  const many = await benchManyFiles({
+    endpoint,
+    credentials: [keyId, secret],
+    bucket,
+    work,
+    runConnector,
+    writeConfig: (stream, syncMode) => {
+      const manyConfig = join(work, 'config-many.json');
+      writeFileSync(manyConfig, JSON.stringify({ ...config, streams: [stream] }));
+      const manyCatalog = join(work, 'catalog-many.json');
+      writeFileSync(manyCatalog, JSON.stringify({ streams: [{ ...catalogFor('many').streams[0], stream: { ...catalogFor('many').streams[0].stream, name: stream.name }, sync_mode: syncMode, destination_sync_mode: 'append' }] }));
+      return ['read', '--config', manyConfig, '--catalog', manyCatalog];
+    },
+  });
+  const floor = many.fetch + many.duckdb;
+  console.log('');
+  console.log('files | rows each | connector s | per file ms | fetch all (16 GETs) s | DuckDB alone s | floor s | ratio | STATE msgs | STATE MB | largest STATE KB');
+  console.log('------|-----------|-------------|-------------|-----------------------|----------------|---------|-------|------------|----------|-----------------');
+  console.log(
+    [
+      String(many.files).padStart(5),
+      String(many.rows).padStart(9),
+      many.connector.seconds.toFixed(2).padStart(11),
+      ((many.connector.seconds * 1000) / many.files).toFixed(1).padStart(11),
+      many.fetch.toFixed(2).padStart(21),
+      many.duckdb.toFixed(2).padStart(14),
+      floor.toFixed(2).padStart(7),
+      (many.connector.seconds / floor).toFixed(1).padStart(5),
+      String(many.connector.states.count).padStart(10),
+      (many.connector.states.bytes / 1e6).toFixed(1).padStart(8),
+      (many.connector.states.largest / 1e3).toFixed(1).padStart(16),
+    ].join(' | '),
+  );
+  console.log('\nmany small files: an incremental read of every file by the real CLI, against the floor: fetching every object with 16 concurrent GETs');
+  console.log('plus DuckDB reading the same local files in one query to /dev/null. Issue 12 targets: ratio <= 1.5, STATE total < 5 MB for 10,000 files, no STATE over 1 MB.');
 } finally {
   stop();
   rmSync(work, { recursive: true, force: true });
