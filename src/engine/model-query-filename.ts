@@ -12,15 +12,23 @@ import { asciiLower, isNode, type TreeNode } from './model-query-tree.js';
  * holds `./s3://`). A select item keeps its name; a lambda parameter named
  * filename, and a reader's options (`filename = true`), are left alone.
  */
-export function fileNamesAsUrls(tree: unknown, model: Templates): void {
-  visit(tree, model, false, false);
+export function fileNamesAsUrls(tree: unknown, model: Templates): number {
+  let rewritten = 0;
+  const rewrite = (reference: TreeNode, selectItem: boolean) => {
+    rewritten++;
+    return asUrl(reference, model, selectItem);
+  };
+  visit(tree, rewrite, false, false);
+  return rewritten;
 }
 
-function visit(tree: unknown, model: Templates, inSelectList: boolean, shadowed: boolean): void {
+type Rewrite = (reference: TreeNode, selectItem: boolean) => TreeNode;
+
+function visit(tree: unknown, rewrite: Rewrite, inSelectList: boolean, shadowed: boolean): void {
   if (Array.isArray(tree)) {
     tree.forEach((item, index) => {
-      if (!shadowed && isFileNameReference(item)) tree[index] = asUrl(item, model, inSelectList);
-      else visit(item, model, false, shadowed);
+      if (!shadowed && isFileNameReference(item)) tree[index] = rewrite(item, inSelectList);
+      else visit(item, rewrite, false, shadowed);
     });
     return;
   }
@@ -29,7 +37,7 @@ function visit(tree: unknown, model: Templates, inSelectList: boolean, shadowed:
   // only their values visited; a subquery given as an argument is visited whole.
   if (tree.type === 'TABLE_FUNCTION' && isNode(tree.function)) {
     for (const argument of (tree.function.children as unknown[] | undefined) ?? []) {
-      visit(isNode(argument) && argument.class === 'COMPARISON' ? argument.right : argument, model, false, shadowed);
+      visit(isNode(argument) && argument.class === 'COMPARISON' ? argument.right : argument, rewrite, false, shadowed);
     }
     return;
   }
@@ -38,8 +46,8 @@ function visit(tree: unknown, model: Templates, inSelectList: boolean, shadowed:
   for (const [key, value] of Object.entries(tree)) {
     if (tree.class === 'LAMBDA' && key === 'lhs') continue;
     const hidden = shadowed || lambdaShadows;
-    if (!hidden && isFileNameReference(value)) tree[key] = asUrl(value, model, false);
-    else visit(value, model, key === 'select_list', hidden);
+    if (!hidden && isFileNameReference(value)) tree[key] = rewrite(value, false);
+    else visit(value, rewrite, key === 'select_list', hidden);
   }
 }
 

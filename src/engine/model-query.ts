@@ -98,10 +98,9 @@ function skipBlockComment(text: string): string {
  * The query (its references already replaced) with every `filename` it names
  * read as the object's s3:// URL; see fileNamesAsUrls. A copy: the query as
  * written stays the one to run when the rewrite does not bind (a data column
- * called filename that is not text).
+ * called filename that is not text). Undefined when the query names no filename.
  */
-export async function withFileNamesAsUrls(engine: Engine, parsed: ParsedQuery): Promise<ParsedQuery> {
+export async function withFileNamesAsUrls(engine: Engine, parsed: ParsedQuery): Promise<ParsedQuery | undefined> {
   const ast = copy(parsed.ast);
-  fileNamesAsUrls(ast, await templates(engine));
-  return { ast, references: parsed.references };
+  return fileNamesAsUrls(ast, await templates(engine)) === 0 ? undefined : { ast, references: parsed.references };
 }

@@ -1,6 +1,7 @@
 import picomatch from 'picomatch';
 import type { FileFormat } from '../engine/formats.js';
 import { parseModelQuery, QueryRuleError, renderCheckedQuery, withFileNamesAsUrls } from '../engine/model-query.js';
+import type { Row } from '../engine/engine.js';
 import type { RecordColumn } from '../engine/record-sql.js';
 import { sqlIdentifier } from '../engine/sql.js';
 import { parseDuckType } from '../engine/types.js';
@@ -32,6 +33,8 @@ export interface PreparedQuery {
   /** Runs the query's SQL: a child process with its own DuckDB over `folder`. */
   worker: QueryWorker;
   folder: QueryFolder;
+  /** DESCRIBE of `sql`, when preparing it already bound it. */
+  described?: Row[];
   close(): Promise<void>;
 }
 
@@ -122,7 +125,7 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
     planned.push({ reference, objects, filetype });
   }
   const total = [...objectsRead.values()].reduce((sum, { object, filetype }) => sum + (mode === 'full' ? object.size : sampleSizeOf(object, filetype)), 0);
-  const limit = queryMaxBytes();
+  const limit = settings().queryMaxBytes;
   if (total > limit) {
     const what = mode === 'full' ? 'of objects' : 'of samples (.zst objects and objects of no known format are staged whole)';
     throw queryError(streamName, `references ${formatBytes(total)} ${what}, more than the ${formatBytes(limit)} a query may stage (SOURCE_S3_QUERY_MAX_BYTES); narrow its globs`);
@@ -160,19 +163,24 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
     }
     for (const { reference, objects } of planned) reference.replace(objects.map((object) => folder.queryPathOf(object.key)));
     let asWritten: string;
-    let withUrls: string;
+    let withUrls: string | undefined;
     try {
       asWritten = await renderCheckedQuery(engine, parsed);
-      withUrls = await renderCheckedQuery(engine, await withFileNamesAsUrls(engine, parsed));
+      const rewritten = await withFileNamesAsUrls(engine, parsed);
+      if (rewritten !== undefined) withUrls = await renderCheckedQuery(engine, rewritten);
     } catch (error) {
       if (error instanceof QueryRuleError) throw queryError(streamName, error.message);
       throw error;
     }
     worker = await starting;
-    const sql = withUrls === asWritten || (await bindsWithUrls(worker, withUrls)) ? withUrls : asWritten;
+    // The rewrite binds, or the query runs as written; either way it was bound once, and that DESCRIBE is kept.
+    const probe = withUrls === undefined ? { binds: false } : await describeWithUrls(worker, withUrls);
+    const sql = probe.binds ? withUrls! : asWritten;
+    const described = probe.rows;
     const started = worker;
     return {
       sql,
+      ...(described === undefined ? {} : { described }),
       objects: [...objectsRead.values()].map(({ object }) => object),
       bytesFetched,
       worker: started,
@@ -190,17 +198,18 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
 }
 
 /**
- * Whether the query with its file names read as URLs binds. It does not when a
- * data column called filename is not text (replace() takes text only); the
- * query then runs as written, its file names shown as URLs at output only.
+ * Whether the query with its file names read as URLs binds, and its DESCRIBE
+ * when it does. It does not when a data column called filename is not text
+ * (replace() takes text only): the query then runs as written, its file names
+ * shown as URLs at output only. Any other failure is the query's own, reported
+ * by describeQuery with its message.
  */
-async function bindsWithUrls(worker: QueryWorker, sql: string): Promise<boolean> {
+async function describeWithUrls(worker: QueryWorker, sql: string): Promise<{ binds: boolean; rows?: Row[] }> {
   try {
-    await worker.all(`DESCRIBE ${sql}`);
-    return true;
+    return { binds: true, rows: await worker.all(`DESCRIBE ${sql}`) };
   } catch (error) {
     if (error instanceof ConnectorError) throw error;
-    return !/No function matches the given name and argument types 'replace\(/.test(error instanceof Error ? error.message : String(error));
+    return { binds: !/No function matches the given name and argument types 'replace\(/.test(error instanceof Error ? error.message : String(error)) };
   }
 }
 
@@ -213,11 +222,6 @@ function sampleSizeOf(object: S3Object, filetype: FileFormat['filetype'] | undef
 /** Longest model query text: its tree is parsed, checked and rendered in the connector's own process (a 600 KB query took 3 GB there). */
 const MAX_QUERY_CHARACTERS = 100_000;
 
-/** Most bytes a model query may stage: SOURCE_S3_QUERY_MAX_BYTES, default 10 GiB. */
-export function queryMaxBytes(): number {
-  return settings().queryMaxBytes;
-}
-
 
 /**
  * The table a model query's records are read from: its rows with every staged
@@ -227,10 +231,9 @@ export function queryMaxBytes(): number {
  * per field of a wide struct would grow with the square of its size).
  */
 export function outputReader(prepared: PreparedQuery, columns: RecordColumn[], bucket: string): string {
-  const avoid = columns.map((column) => column.name);
   const items = columns.map((column) => {
     const identifier = sqlIdentifier(column.name);
-    const mapped = withStagedNamesAsUrls(identifier, column.type, prepared.folder.queryPathOf(''), `s3://${bucket}/`, avoid);
+    const mapped = withStagedNamesAsUrls(identifier, column.type, prepared.folder.queryPathOf(''), `s3://${bucket}/`);
     return mapped === undefined ? identifier : `${mapped} AS ${identifier}`;
   });
   return `(SELECT ${items.join(', ')} FROM (${prepared.sql}) AS "model_query_rows") AS "model_query"`;
@@ -238,7 +241,7 @@ export function outputReader(prepared: PreparedQuery, columns: RecordColumn[], b
 
 /** The output columns of a prepared query, from DESCRIBE (binding only: nothing is executed). */
 export async function describeQuery(context: SourceContext, streamName: string | undefined, prepared: PreparedQuery): Promise<RecordColumn[]> {
-  const rows = await queryCall(context, streamName, () => prepared.worker.all(`DESCRIBE ${prepared.sql}`));
+  const rows = prepared.described ?? (await queryCall(context, streamName, () => prepared.worker.all(`DESCRIBE ${prepared.sql}`)));
   const columns = rows.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
   // A record is a JSON object: two columns of one name would collapse into one (DuckDB then refuses the record).
   // A JSON key may hold a NUL; no SQL identifier can, so the records could not be written.
