@@ -5,15 +5,13 @@
 // query and writing the RECORD lines to /dev/null. Also reports the STATE output
 // of the sync (messages, total bytes, largest), which should not grow with
 // files x history.
-import { DuckDBInstance } from '@duckdb/node-api';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { localS3Client } from './local-s3.mjs';
-import { recordSelectSql } from '../dist/engine/record-sql.js';
+import { duckdbAloneSeconds } from './bench-duckdb.mjs';
 import { readerSql } from '../dist/engine/readers.js';
 import { sqlString } from '../dist/engine/sql.js';
-import { parseDuckType } from '../dist/engine/types.js';
 
 const CONCURRENCY = 16;
 
@@ -39,26 +37,16 @@ function smallCsv(file, rows) {
  * /dev/null. The columns come from one file; the rest are read without sniffing (sniffing each of
  * many small files costs DuckDB ~18 ms a file here: 200 files took 3.7 s sniffed, 0.03 s not).
  */
-async function duckdbOverFiles(directory, firstFile) {
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
-  const connection = await instance.connect();
-  const csv = { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 };
-  const described = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${readerSql(firstFile, csv)}`)).getRowObjectsJson();
-  const columns = described.map((row) => `${sqlString(String(row.column_name))}: ${sqlString(String(row.column_type))}`).join(', ');
-  const reader = `read_csv(${sqlString(join(directory, '*.csv'))}, auto_detect = false, header = true, columns = {${columns}})`;
-  const sql = recordSelectSql({
+function duckdbOverFiles(directory, firstFile) {
+  return duckdbAloneSeconds({
     stream: 'bench_many',
-    reader,
-    columns: described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) })),
+    describedFrom: readerSql(firstFile, { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 }),
+    readerFor: (described) => {
+      const columns = described.map((row) => `${sqlString(String(row.column_name))}: ${sqlString(String(row.column_type))}`).join(', ');
+      return `read_csv(${sqlString(join(directory, '*.csv'))}, auto_detect = false, header = true, columns = {${columns}})`;
+    },
     constants: { _ab_source_file_url: 's3://bench-bucket/bench/many/file.csv', _ab_source_file_last_modified: new Date().toISOString() },
-    emittedAt: Date.now(),
   });
-  const started = process.hrtime.bigint();
-  await connection.run(`COPY (${sql}) TO '/dev/null' (FORMAT json)`);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  connection.closeSync();
-  instance.closeSync();
-  return seconds;
 }
 
 /** Seconds to GET every object, 16 at a time, bodies read and dropped. */

@@ -14,9 +14,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startLocalS3, uploadFilesTo } from './local-s3.mjs';
 import { benchManyFiles } from './bench-many-files.mjs';
-import { recordSelectSql } from '../dist/engine/record-sql.js';
+import { duckdbAloneSeconds } from './bench-duckdb.mjs';
 import { readerSql } from '../dist/engine/readers.js';
-import { parseDuckType } from '../dist/engine/types.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 3_000_000);
 const root = join(import.meta.dirname, '..');
@@ -104,24 +103,13 @@ function processTreeRss(pid) {
 
 /** DuckDB alone: the same RECORD lines, from the local file, to /dev/null. */
 async function runDuckdb(path, format) {
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
-  const connection = await instance.connect();
   const fileFormat = format === 'csv' ? { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 } : { filetype: 'parquet' };
-  const reader = readerSql(path, fileFormat);
-  const described = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${reader}`)).getRowObjectsJson();
-  const sql = recordSelectSql({
+  const seconds = await duckdbAloneSeconds({
     stream: `bench_${format}`,
-    reader,
-    columns: described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) })),
+    describedFrom: readerSql(path, fileFormat),
     // A query stream's records have no file columns.
     constants: format === 'query' ? {} : { _ab_source_file_url: `s3://${bucket}/bench/data.${format}`, _ab_source_file_last_modified: new Date().toISOString() },
-    emittedAt: Date.now(),
   });
-  const started = process.hrtime.bigint();
-  await connection.run(`COPY (${sql}) TO '/dev/null' (FORMAT json)`);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  connection.closeSync();
-  instance.closeSync();
   return { seconds };
 }
 
