@@ -1,27 +1,17 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useSandboxedEngine } from '../support/sandboxed-engine.js';
 import { Engine } from '../../src/engine/engine.js';
 import { readerSql } from '../../src/engine/readers.js';
 import { sqlString } from '../../src/engine/sql.js';
 
-let dir: string;
-let engine: Engine;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'source-s3-engine-'));
-  engine = await Engine.create(dir);
-});
-afterAll(async () => {
-  await engine.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const sandbox = useSandboxedEngine('source-s3-engine-');
 
 describe('the sandboxed engine', () => {
   it('reads files inside the staging directory', async () => {
-    writeFileSync(join(dir, 'ok.csv'), 'a,b\n1,x\n');
-    expect(await engine.all(`SELECT * FROM ${readerSql(join(dir, 'ok.csv'), { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 })}`)).toEqual([
+    writeFileSync(join(sandbox.dir, 'ok.csv'), 'a,b\n1,x\n');
+    expect(await sandbox.engine.all(`SELECT * FROM ${readerSql(join(sandbox.dir, 'ok.csv'), { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 })}`)).toEqual([
       { a: '1', b: 'x' },
     ]);
   });
@@ -30,7 +20,7 @@ describe('the sandboxed engine', () => {
     ["SELECT * FROM read_csv('/etc/passwd')"],
     ["SELECT * FROM read_text('/etc/hostname')"],
     ["SELECT * FROM glob('/tmp/*')"],
-    [`SELECT * FROM read_csv('${dir}/../../etc/passwd')`],
+    [`SELECT * FROM read_csv('${sandbox.dir}/../../etc/passwd')`],
     ["ATTACH '/tmp/source-s3-attack.db'"],
     ['INSTALL httpfs'],
     ['LOAD httpfs'],
@@ -38,25 +28,25 @@ describe('the sandboxed engine', () => {
     ["SET allowed_directories = ['/']"],
     ["COPY (SELECT 1) TO '/tmp/source-s3-escape.csv'"],
   ])('refuses %s', async (sql) => {
-    await expect(engine.all(sql)).rejects.toThrow(/Permission Error|locked|disabled|not allowed|Catalog Error|IO Error/);
+    await expect(sandbox.engine.all(sql)).rejects.toThrow(/Permission Error|locked|disabled|not allowed|Catalog Error|IO Error/);
   });
 
   it('runs with the configured limits and a locked configuration', async () => {
-    expect(await engine.setting('enable_external_access')).toBe(false);
-    expect(await engine.setting('lock_configuration')).toBe(true);
-    expect(await engine.setting('autoinstall_known_extensions')).toBe(false);
-    expect(await engine.setting('threads')).toBe('2');
-    expect(String(await engine.setting('max_temp_directory_size'))).toMatch(/^(10\.0 GB|9\.3 GiB)$/);
+    expect(await sandbox.engine.setting('enable_external_access')).toBe(false);
+    expect(await sandbox.engine.setting('lock_configuration')).toBe(true);
+    expect(await sandbox.engine.setting('autoinstall_known_extensions')).toBe(false);
+    expect(await sandbox.engine.setting('threads')).toBe('2');
+    expect(String(await sandbox.engine.setting('max_temp_directory_size'))).toMatch(/^(10\.0 GB|9\.3 GiB)$/);
   });
 
   it('reads a file whose name holds quotes, through quoted SQL', async () => {
-    const path = join(dir, `it's "odd"'); DROP TABLE x; --.csv`);
+    const path = join(sandbox.dir, `it's "odd"'); DROP TABLE x; --.csv`);
     writeFileSync(path, 'v\n42\n');
-    expect(await engine.all(`SELECT * FROM ${readerSql(path, { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 })}`)).toEqual([{ v: '42' }]);
+    expect(await sandbox.engine.all(`SELECT * FROM ${readerSql(path, { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 })}`)).toEqual([{ v: '42' }]);
   });
 
   it('closes only after the query in flight ends, and refuses queries after that', async () => {
-    const other = await Engine.create(dir);
+    const other = await Engine.create(sandbox.dir);
     const running = other.all('SELECT count(*) AS n FROM range(300000000)');
     await new Promise((resolve) => setTimeout(resolve, 50));
     const closing = other.close();

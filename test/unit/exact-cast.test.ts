@@ -1,28 +1,18 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
+import { describe, expect, it } from 'vitest';
+import { useSandboxedEngine } from '../support/sandboxed-engine.js';
 import { exactCast, numberAsWritten } from '../../src/engine/exact-cast.js';
 import { sqlString } from '../../src/engine/sql.js';
 import type { DuckType } from '../../src/engine/types.js';
 
 // Each cast run by the connector's own sandboxed DuckDB (UTC session): the value as text, or null.
-let dir: string;
-let engine: Engine;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'source-s3-exact-cast-'));
-  engine = await Engine.create(dir);
-});
-afterAll(async () => {
-  await engine.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const sandbox = useSandboxedEngine('source-s3-exact-cast-');
 
 const primitive = (name: string): DuckType => ({ kind: 'primitive', name });
 async function cast(value: string, from: string, to: string): Promise<unknown> {
   const fromType: DuckType = from === 'DECIMAL(10,2)' ? { kind: 'decimal', precision: 10, scale: 2 } : primitive(from);
-  const [row] = await engine.all(`SELECT CAST(${exactCast('"x"', fromType, primitive(to))} AS VARCHAR) AS "r" FROM (SELECT CAST(${sqlString(value)} AS ${from}) AS "x")`);
+  const [row] = await sandbox.engine.all(`SELECT CAST(${exactCast('"x"', fromType, primitive(to))} AS VARCHAR) AS "r" FROM (SELECT CAST(${sqlString(value)} AS ${from}) AS "x")`);
   return row?.r;
 }
 
@@ -103,9 +93,9 @@ describe('exact casts', () => {
   // Through DuckDB's own JSON writer, which the records take: the raw text it prints for the value.
   it('text to a number: JSON number literals as written, other numbers exactly, or null', async () => {
     const values = ['9007199254740993', ' -18446744073709551616 ', '123456789012345678901234567890', '1.5', '1.50', '0.30000000000000004', '1E+5', '1e400', '+5', '.5', '007', '0.12345678901234567891', '12345678901234567890.5', '+9007199254740993', '1e-400', 'NaN', '-Infinity', '1_000', 'abc', ''];
-    const path = join(dir, 'numbers.json');
+    const path = join(sandbox.dir, 'numbers.json');
     const rows = values.map((value, index) => `(${index}, ${sqlString(value)})`).join(', ');
-    await engine.copyJsonLines(`SELECT ${numberAsWritten('"x"')} AS "n" FROM (VALUES ${rows}) t("i", "x") ORDER BY "i"`, path);
+    await sandbox.engine.copyJsonLines(`SELECT ${numberAsWritten('"x"')} AS "n" FROM (VALUES ${rows}) t("i", "x") ORDER BY "i"`, path);
     const printed = readFileSync(path, 'utf8').trim().split('\n').map((line) => /^\{"n":(.*)\}$/.exec(line)?.[1]);
     expect(printed).toEqual(['9007199254740993', '-18446744073709551616', '123456789012345678901234567890', '1.5', '1.5', '0.30000000000000004', '100000.0', '1e400', '5.0', '0.5', '7.0', 'null', 'null', 'null', 'null', 'null', 'null', 'null', 'null', 'null']);
   });

@@ -1,25 +1,14 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from '../../src/engine/engine.js';
+import { useSandboxedEngine } from '../support/sandboxed-engine.js';
 import { parseModelQuery, QueryRuleError, renderCheckedQuery, type ParsedQuery } from '../../src/engine/model-query.js';
 import { sqlIdentifier, sqlString } from '../../src/engine/sql.js';
 import { CATALOG_READING_MACROS } from '../../src/engine/model-query-rules.js';
 
 // Everything here runs on a real DuckDB: the project's sandboxed Engine over a temp folder.
-let dir: string;
-let engine: Engine;
-
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'source-s3-rules-'));
-  engine = await Engine.create(dir);
-});
-afterAll(async () => {
-  await engine.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+const sandbox = useSandboxedEngine('source-s3-rules-');
 
 /** Stands a local path in for every reference, the way the stream layer does after staging (globs: two files). */
 function stage(parsed: ParsedQuery): void {
@@ -30,9 +19,9 @@ function stage(parsed: ParsedQuery): void {
 }
 
 async function render(sql: string): Promise<string> {
-  const parsed = await parseModelQuery(engine, sql);
+  const parsed = await parseModelQuery(sandbox.engine, sql);
   stage(parsed);
-  return renderCheckedQuery(engine, parsed);
+  return renderCheckedQuery(sandbox.engine, parsed);
 }
 
 /** The QueryRuleError message a query is refused with, at parsing or at rendering. */
@@ -52,7 +41,7 @@ describe('statement smuggling through the SQL writer', () => {
   it('refuses the quoted star qualifier that DuckDB writes back as three statements, before anything runs', async () => {
     const message = await refusal(`SELECT "1 AS a; CREATE MACRO isfinite(x) AS false; SELECT t".* FROM '${URL}' AS t`);
     expect(message).toMatch(/^cannot be run as checked: DuckDB writes it back as 3 statements: the quoted qualifier "1 AS a; CREATE MACRO isfinite\(x\) AS false; SELECT t"\.\* is written back without quotes/);
-    expect(await engine.all('SELECT isfinite(1.5) AS ok')).toEqual([{ ok: true }]);
+    expect(await sandbox.engine.all('SELECT isfinite(1.5) AS ok')).toEqual([{ ok: true }]);
   });
 
   // Payloads an attacker would hide in a quoted name or a string, in every place a name or text can go.
@@ -98,25 +87,25 @@ describe('statement smuggling through the SQL writer', () => {
 
   it(`each of ${cases.length} payload placements is refused or runs as exactly the one SELECT that was checked, changing nothing`, async () => {
     // Real files in the sandbox stand in for the staged object, so accepted queries really run.
-    const staged = join(dir, 'smuggle', 'k.csv');
-    mkdirSync(join(dir, 'smuggle'), { recursive: true });
+    const staged = join(sandbox.dir, 'smuggle', 'k.csv');
+    mkdirSync(join(sandbox.dir, 'smuggle'), { recursive: true });
     writeFileSync(staged, 'a,b\n1,2\n');
     let refused = 0;
     let ran = 0;
     for (const [place, payload, sql] of cases) {
       let text: string;
       try {
-        const parsed = await parseModelQuery(engine, sql);
+        const parsed = await parseModelQuery(sandbox.engine, sql);
         for (const reference of parsed.references) reference.replace([staged]);
-        text = await renderCheckedQuery(engine, parsed);
+        text = await renderCheckedQuery(sandbox.engine, parsed);
       } catch (error) {
         if (!(error instanceof QueryRuleError)) throw new Error(`${place} / ${JSON.stringify(payload)}: ${String(error)}`);
         refused++;
         continue;
       }
-      expect(await engine.statementCount(text), `${place}: ${text}`).toBe(1);
+      expect(await sandbox.engine.statementCount(text), `${place}: ${text}`).toBe(1);
       // Binder errors are fine (a name that is no column); a second statement never is.
-      await engine.all(text).then(
+      await sandbox.engine.all(text).then(
         () => ran++,
         () => ran++,
       );
@@ -125,23 +114,23 @@ describe('statement smuggling through the SQL writer', () => {
     // The star-qualifier placements cannot round-trip; most of the others can.
     expect(refused).toBeGreaterThanOrEqual(payloads.length);
     expect(ran).toBeGreaterThan(cases.length / 2);
-    expect(await engine.all('SELECT count(*)::INT AS n FROM duckdb_tables()')).toEqual([{ n: 0 }]);
-    expect(await engine.all('SELECT count(*)::INT AS n FROM duckdb_views() WHERE NOT internal')).toEqual([{ n: 0 }]);
-    expect(await engine.all("SELECT count(*)::INT AS n FROM duckdb_functions() WHERE NOT internal AND function_type LIKE '%macro%'")).toEqual([{ n: 0 }]);
-    expect(await engine.all('SELECT isfinite(1.5) AS ok')).toEqual([{ ok: true }]);
+    expect(await sandbox.engine.all('SELECT count(*)::INT AS n FROM duckdb_tables()')).toEqual([{ n: 0 }]);
+    expect(await sandbox.engine.all('SELECT count(*)::INT AS n FROM duckdb_views() WHERE NOT internal')).toEqual([{ n: 0 }]);
+    expect(await sandbox.engine.all("SELECT count(*)::INT AS n FROM duckdb_functions() WHERE NOT internal AND function_type LIKE '%macro%'")).toEqual([{ n: 0 }]);
+    expect(await sandbox.engine.all('SELECT isfinite(1.5) AS ok')).toEqual([{ ok: true }]);
   });
 
   it('refuses a tree whose rendered SQL reads a file that was not staged', async () => {
-    const parsed = await parseModelQuery(engine, `SELECT * FROM '${URL}'`);
+    const parsed = await parseModelQuery(sandbox.engine, `SELECT * FROM '${URL}'`);
     stage(parsed);
     const from = (parsed.ast.statements as { node: { from_table: Record<string, unknown> } }[])[0]!.node.from_table;
     from.table_name = '/etc/passwd';
-    await expect(renderCheckedQuery(engine, parsed)).rejects.toThrow(/^cannot be run as checked: as DuckDB writes it back, it reads "\/etc\/passwd" \(at line 1, column 15\), which is not one of its staged files$/);
+    await expect(renderCheckedQuery(sandbox.engine, parsed)).rejects.toThrow(/^cannot be run as checked: as DuckDB writes it back, it reads "\/etc\/passwd" \(at line 1, column 15\), which is not one of its staged files$/);
   });
 
   it('refuses to render a reference that was never replaced, or replace one twice', async () => {
-    const parsed = await parseModelQuery(engine, `SELECT * FROM '${URL}'`);
-    await expect(renderCheckedQuery(engine, parsed)).rejects.toThrow(`${URL} was not replaced by local files before rendering`);
+    const parsed = await parseModelQuery(sandbox.engine, `SELECT * FROM '${URL}'`);
+    await expect(renderCheckedQuery(sandbox.engine, parsed)).rejects.toThrow(`${URL} was not replaced by local files before rendering`);
     parsed.references[0]!.replace(['./a.csv']);
     expect(() => parsed.references[0]!.replace(['./b.csv'])).toThrow('was replaced already');
   });
@@ -150,7 +139,7 @@ describe('statement smuggling through the SQL writer', () => {
 describe('built-in macros that read the catalog', () => {
   it('are all refused: the list matches what this DuckDB defines', async () => {
     // Scalar macros whose body reads a table (duckdb_*(), pragma_*() ...): a DuckDB upgrade adding one fails here.
-    const rows = await engine.all("SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type = 'macro' AND macro_definition ILIKE '%FROM %' ORDER BY 1");
+    const rows = await sandbox.engine.all("SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_type = 'macro' AND macro_definition ILIKE '%FROM %' ORDER BY 1");
     expect(rows.map((row) => row.function_name)).toEqual([...CATALOG_READING_MACROS].sort());
     for (const name of CATALOG_READING_MACROS) {
       expect(await refusal(`SELECT ${name}('x') AS v FROM '${URL}'`)).toContain(`uses function ${name}()`);
@@ -182,7 +171,7 @@ describe('statements', () => {
 
   it('counts a semicolon inside a string, a quoted name or a comment as text', async () => {
     const sql = await render(`SELECT 'a; DROP TABLE t' AS "b; DROP TABLE u" /* ; */ FROM '${URL}' -- ;`);
-    expect(await engine.statementCount(sql)).toBe(1);
+    expect(await sandbox.engine.statementCount(sql)).toBe(1);
     expect(sql).toContain("'a; DROP TABLE t'");
   });
 });
@@ -330,10 +319,10 @@ describe('WITH names: in scope exactly where DuckDB binds them to the CTE', () =
 describe('replacing references with staged files', () => {
   let files: string;
   beforeAll(async () => {
-    files = join(dir, 'replace');
+    files = join(sandbox.dir, 'replace');
     mkdirSync(files, { recursive: true });
-    await engine.run(`COPY (SELECT 1 AS id, 'one' AS name) TO ${sqlString(join(files, 'a.parquet'))} (FORMAT parquet)`);
-    await engine.run(`COPY (SELECT 2 AS id, 'two' AS name) TO ${sqlString(join(files, 'b.parquet'))} (FORMAT parquet)`);
+    await sandbox.engine.run(`COPY (SELECT 1 AS id, 'one' AS name) TO ${sqlString(join(files, 'a.parquet'))} (FORMAT parquet)`);
+    await sandbox.engine.run(`COPY (SELECT 2 AS id, 'two' AS name) TO ${sqlString(join(files, 'b.parquet'))} (FORMAT parquet)`);
     writeFileSync(join(files, 'a.csv'), 'id,name\n1,one\n');
     writeFileSync(join(files, 'b.csv'), 'id,name\n2,two\n');
     writeFileSync(join(files, 'a.jsonl'), '{"id":1,"name":"one"}\n');
@@ -341,12 +330,12 @@ describe('replacing references with staged files', () => {
   });
 
   async function run(sql: string, paths: (extension: string) => string[]): Promise<{ sql: string; rows: unknown[] }> {
-    const parsed = await parseModelQuery(engine, sql);
+    const parsed = await parseModelQuery(sandbox.engine, sql);
     for (const reference of parsed.references) reference.replace(paths(/\.(\w+)$/.exec(reference.url)![1]!));
-    const text = await renderCheckedQuery(engine, parsed);
-    return { sql: text, rows: await engine.all(text) };
+    const text = await renderCheckedQuery(sandbox.engine, parsed);
+    return { sql: text, rows: await sandbox.engine.all(text) };
   }
-  const both = (extension: string) => [join(dir, 'replace', `a.${extension}`), join(dir, 'replace', `b.${extension}`)];
+  const both = (extension: string) => [join(sandbox.dir, 'replace', `a.${extension}`), join(sandbox.dir, 'replace', `b.${extension}`)];
 
   it.each([
     ['parquet', 'read_parquet'],
@@ -363,12 +352,12 @@ describe('replacing references with staged files', () => {
   });
 
   it('a FROM glob matching one file stays a table name; a compressed glob picks its reader by the name under .gz/.zst', async () => {
-    const { sql, rows } = await run("SELECT name FROM 's3://bucket/p/*.parquet'", (extension) => [join(dir, 'replace', `a.${extension}`)]);
-    expect(sql).toBe(`SELECT "name" FROM ${sqlIdentifier(join(dir, 'replace', 'a.parquet'))}`);
+    const { sql, rows } = await run("SELECT name FROM 's3://bucket/p/*.parquet'", (extension) => [join(sandbox.dir, 'replace', `a.${extension}`)]);
+    expect(sql).toBe(`SELECT "name" FROM ${sqlIdentifier(join(sandbox.dir, 'replace', 'a.parquet'))}`);
     expect(rows).toEqual([{ name: 'one' }]);
-    const parsed = await parseModelQuery(engine, "SELECT * FROM 's3://bucket/p/*.csv.gz'");
+    const parsed = await parseModelQuery(sandbox.engine, "SELECT * FROM 's3://bucket/p/*.csv.gz'");
     parsed.references[0]!.replace(['./x.csv.gz', './y.csv.gz']);
-    expect(await renderCheckedQuery(engine, parsed)).toBe("SELECT * FROM read_csv_auto(main.list_value('./x.csv.gz', './y.csv.gz'))");
+    expect(await renderCheckedQuery(sandbox.engine, parsed)).toBe("SELECT * FROM read_csv_auto(main.list_value('./x.csv.gz', './y.csv.gz'))");
   });
 
   it('a reader keeps one file as text, takes a list for several, and splices a glob inside a list in place', async () => {
@@ -377,9 +366,9 @@ describe('replacing references with staged files', () => {
     );
     const { rows } = await run("SELECT name FROM read_csv('s3://bucket/p/*.csv', header = true) ORDER BY 1", both);
     expect(rows).toEqual([{ name: 'one' }, { name: 'two' }]);
-    const parsed = await parseModelQuery(engine, "SELECT * FROM read_csv(['s3://bucket/first.csv', 's3://bucket/p/*.csv', 's3://bucket/last.csv'])");
+    const parsed = await parseModelQuery(sandbox.engine, "SELECT * FROM read_csv(['s3://bucket/first.csv', 's3://bucket/p/*.csv', 's3://bucket/last.csv'])");
     parsed.references.forEach((reference, index) => reference.replace(index === 1 ? ['./p/a.csv', './p/b.csv'] : [`./${index}.csv`]));
-    expect(await renderCheckedQuery(engine, parsed)).toBe("SELECT * FROM read_csv(main.list_value('./0.csv', './p/a.csv', './p/b.csv', './2.csv'))");
+    expect(await renderCheckedQuery(sandbox.engine, parsed)).toBe("SELECT * FROM read_csv(main.list_value('./0.csv', './p/a.csv', './p/b.csv', './2.csv'))");
   });
 
   it.each([
@@ -395,16 +384,16 @@ describe('what DuckDB writes back is what was written', () => {
   it('keeps a double literal a DOUBLE, exactly, and big integers exact', async () => {
     const sql = await render('SELECT 1e3 AS d, typeof(1e3) AS t, 0.1e0 = 0.1::DOUBLE AS exact, 9007199254740993 AS big, -1.7976931348623157e308 AS low');
     expect(sql).toContain("CAST('1000.0' AS DOUBLE) AS d");
-    expect(await engine.all(`SELECT t, exact, big::VARCHAR AS big FROM (${sql})`)).toEqual([{ t: 'DOUBLE', exact: true, big: '9007199254740993' }]);
+    expect(await sandbox.engine.all(`SELECT t, exact, big::VARCHAR AS big FROM (${sql})`)).toEqual([{ t: 'DOUBLE', exact: true, big: '9007199254740993' }]);
   });
 
   it('round-trips VALUES lists, which DuckDB writes back wrapped', async () => {
     const sql = await render("SELECT * FROM (VALUES (1, 'a'), (2, 'b')) v(id, name) ORDER BY id");
-    expect(await engine.all(sql)).toEqual([
+    expect(await sandbox.engine.all(sql)).toEqual([
       { id: 1, name: 'a' },
       { id: 2, name: 'b' },
     ]);
-    expect(await engine.all(await render('VALUES (1), (2)'))).toEqual([{ col0: 1 }, { col0: 2 }]);
+    expect(await sandbox.engine.all(await render('VALUES (1), (2)'))).toEqual([{ col0: 1 }, { col0: 2 }]);
   });
 
   // Queries people write, over s3 references: every one renders, re-parses as the same tree, and is one statement.
@@ -459,7 +448,7 @@ describe('what DuckDB writes back is what was written', () => {
     for (const sql of corpus) {
       try {
         const text = await render(sql);
-        if ((await engine.statementCount(text)) !== 1) failures.push(`${sql}: not one statement`);
+        if ((await sandbox.engine.statementCount(text)) !== 1) failures.push(`${sql}: not one statement`);
       } catch (error) {
         failures.push(`${sql}: ${String(error)}`);
       }
