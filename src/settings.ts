@@ -67,6 +67,11 @@ const SETTINGS = {
   discoveryConcurrency: wholeNumber('SOURCE_S3_DISCOVERY_CONCURRENCY', 1, 4, 'files', 64),
   checkpointRecords: wholeNumber('SOURCE_S3_CHECKPOINT_RECORDS', 1, 10_000, 'records'),
   historyMax: wholeNumber('SOURCE_S3_HISTORY_MAX', 1, 10_000, 'files'),
+  // Many small files: fetched this many at a time, and read by DuckDB in batches of up to
+  // SOURCE_S3_BATCH_BYTES of objects and SOURCE_S3_BATCH_FILES files, one query each.
+  downloadConcurrency: wholeNumber('SOURCE_S3_DOWNLOAD_CONCURRENCY', 1, 16, 'downloads', 256),
+  batchBytes: wholeNumber('SOURCE_S3_BATCH_BYTES', 0, 64 * MiB, 'bytes'),
+  batchFiles: wholeNumber('SOURCE_S3_BATCH_FILES', 1, 500, 'files', 10_000),
   queryMaxBytes: wholeNumber('SOURCE_S3_QUERY_MAX_BYTES', 1, 10 * 2 ** 30, 'bytes'),
   queryMaxObjects: wholeNumber('SOURCE_S3_QUERY_MAX_OBJECTS', 1, 10_000, 'objects'),
   queryTimeoutSeconds: wholeNumber('SOURCE_S3_QUERY_TIMEOUT_SECONDS', 1, 3600, 'seconds'),

@@ -64,7 +64,12 @@ export function sniffCsvSql(path: string, fixed: Partial<CsvDialect> & { header:
  * and type. strict_mode and no null padding, so a row with an extra or a
  * missing field is an error (or a rejected row), wherever it is in the file.
  */
-export function csvReaderSql(path: string, dialect: CsvDialect, columns: CsvColumn[], options: { rejectsTable?: string; ignoreErrors?: boolean } = {}): string {
+export function csvReaderSql(
+  path: string | readonly string[],
+  dialect: CsvDialect,
+  columns: CsvColumn[],
+  options: { rejectsTable?: string; ignoreErrors?: boolean; filenameColumn?: string } = {},
+): string {
   const csvOptions = [
     ...dialectOptions(dialect),
     'auto_detect = false',
@@ -77,7 +82,14 @@ export function csvReaderSql(path: string, dialect: CsvDialect, columns: CsvColu
     // Malformed rows are left out and recorded in <table> (and <table>_scans) for counting.
     csvOptions.push('ignore_errors = true', 'store_rejects = true', `rejects_table = ${sqlString(options.rejectsTable)}`, `rejects_scan = ${sqlString(`${options.rejectsTable}_scans`)}`);
   }
-  return `read_csv(${sqlString(path)}, ${csvOptions.join(', ')})`;
+  // Several files (a batch): each row's file in a column of this name.
+  if (options.filenameColumn !== undefined) csvOptions.push(`filename = ${sqlString(options.filenameColumn)}`);
+  return `read_csv(${pathsSql(path)}, ${csvOptions.join(', ')})`;
+}
+
+/** One path as a string, several as a list. */
+export function pathsSql(path: string | readonly string[]): string {
+  return typeof path === 'string' ? sqlString(path) : sqlStringList([...path]);
 }
 
 /** Counts every row and casts every column of a reader: a full parse, as a read would do it. */

@@ -39,3 +39,15 @@ export function readerSql(path: string, format: FileFormat, options: { rejectsTa
     }
   }
 }
+
+/**
+ * The table expression reading several staged files of one shape in one scan (a batch), rows in
+ * the files' order, each row's file path in `filenameColumn`: Parquet files, or JSON Lines with
+ * the catalog's columns (each raw JSON; no two differing only in case).
+ */
+export function batchReaderSql(paths: readonly string[], format: { filetype: 'parquet' } | { filetype: 'jsonl'; jsonColumns: string[] }, filenameColumn: string): string {
+  const list = sqlStringList([...paths]);
+  if (format.filetype === 'parquet') return `read_parquet(${list}, filename = ${sqlString(filenameColumn)})`;
+  const columns = format.jsonColumns.map((name) => `${sqlString(name)}: 'JSON'`).join(', ');
+  return `read_json(${list}, format = 'newline_delimited', records = true, columns = {${columns}}, filename = ${sqlString(filenameColumn)})`;
+}

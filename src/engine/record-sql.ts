@@ -25,6 +25,8 @@ export interface RecordSelect {
   columns: RecordColumn[];
   /** Constant columns added to every record (the _ab_ file columns). */
   constants: Record<string, string>;
+  /** Text columns added to every record as SQL expressions (the _ab_ file columns of a batch, per row's file). */
+  computed?: Record<string, string>;
   emittedAt: number;
   /** A SQL condition on the reader's columns (a cursor filter). */
   where?: string;
@@ -55,6 +57,7 @@ export function recordSelectSql(select: RecordSelect): string {
   const fields: [string, string][] = [
     ...values.map(({ column, value }): [string, string] => [column.name, value]),
     ...Object.entries(select.constants).map(([name, value]): [string, string] => [name, sqlString(value)]),
+    ...Object.entries(select.computed ?? {}),
   ];
   // A struct's field names are case-insensitive in DuckDB: names differing only in case ("Name",
   // "name", JSON Lines keys) are built as a JSON object instead, which DuckDB's writer embeds as is.

@@ -9,6 +9,10 @@ import type { StagedFile } from '../s3/staging.js';
 import { s3Url } from './files.js';
 import { engineCall } from './sample.js';
 import { recordCut } from '../engine/record-boundary.js';
+import type { FileStreamConfig } from '../config/resolved.js';
+import type { S3Object } from '../s3/settings.js';
+import type { SourceContext } from './context.js';
+import { MAX_BLANK_SAMPLES, sampleCandidates, stageNewestWithRows } from './rows-sample.js';
 
 /**
  * Runs DuckDB work on a staged CSV file; when DuckDB cannot parse it and the
@@ -238,4 +242,33 @@ async function firstBytes(path: string, count: number): Promise<Buffer> {
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A CSV stream's dialect for a read, decided once from the sample discover
+ * looks at first (the newest matching file with rows), and used for every
+ * file; undefined when it is not needed or no file has rows.
+ */
+export async function streamCsvDialect(context: SourceContext, stream: FileStreamConfig, matching: S3Object[], needed: boolean): Promise<CsvDialect | undefined> {
+  if (stream.format.filetype !== 'csv' || !needed) return undefined;
+  const { staging, engine } = context;
+  // Empty files have no dialect: the newest file with rows decides (undefined when none has: nothing to parse).
+  const { found } = await stageNewestWithRows(context, sampleCandidates(matching, stream.format), stream.format, { rows: false });
+  if (found === undefined) return undefined;
+  const sample = found.sample;
+  try {
+    return await decideCsvDialect(engine, sample.staged, stream.format);
+  } catch (error) {
+    throw error instanceof ConnectorError ? error.withStream(stream.name) : error;
+  } finally {
+    await staging.release(sample.staged);
+  }
+}
+
+/** A file with rows to read when the newest files the dialect is taken from were all empty (past MAX_BLANK_SAMPLES). */
+export function noDialectError(streamName: string): Error {
+  return configError(
+    `Stream "${streamName}": the newest ${MAX_BLANK_SAMPLES} files with content are all empty (only white space), so the stream's CSV dialect could not be taken from them. Remove the empty files, or narrow the stream's globs to leave them out.`,
+    { streamName },
+  );
 }

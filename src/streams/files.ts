@@ -23,6 +23,11 @@ export function streamMatcher(pathPrefix: string, stream: FileStreamConfig): Glo
   return new GlobMatcher(pathPrefix, stream.globs, { caseInsensitive: stream.isDefault });
 }
 
+/** Oldest first, by last-modified then key: the order files are read in, and history grows in. */
+export function oldestFirst(objects: S3Object[]): S3Object[] {
+  return [...objects].sort((a, b) => a.lastModified.getTime() - b.lastModified.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
 export function s3Url(bucket: string, key: string): string {
   return `s3://${bucket}/${key}`;
 }

@@ -9,7 +9,7 @@ import type { SourceContext } from './context.js';
 import { applyColumnCursor, atOrAfter, canResumeByValue, cursorOrder, cursorValueOfLine, resumeValueFits } from './cursor.js';
 import { exportRecords } from './export.js';
 import { describeQuery, outputReader, prepareQuery, queryCall, type PreparedQuery } from './query-stream.js';
-import { checkpointEvery, planStream, type StreamPlan } from './read-stream.js';
+import { checkpointEvery, planStream, type StreamPlan } from './stream-plan.js';
 import { FILE_LAST_MODIFIED_COLUMN } from './schema.js';
 import { StreamState } from './state.js';
 
