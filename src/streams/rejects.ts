@@ -1,5 +1,5 @@
 import type { Engine } from '../engine/engine.js';
-import { sqlIdentifier } from '../engine/sql.js';
+import { sqlIdentifier, sqlString } from '../engine/sql.js';
 import type { OutputWriter } from '../protocol/output.js';
 
 let rejectsSequence = 0;
@@ -17,6 +17,9 @@ export function newRejectsTable(): string {
  */
 export async function reportRejectedRows(engine: Engine, out: OutputWriter, table: string, urlOf: (path: string) => string | undefined): Promise<number> {
   const scans = `${table}_scans`;
+  // A query that failed before reading a row may not have made the tables.
+  const [made] = await engine.all(`SELECT count(*) AS "n" FROM duckdb_tables() WHERE table_name = ${sqlString(table)}`);
+  if (Number(made?.n ?? 0) === 0) return 0;
   const summary = await engine.all(
     `SELECT s.file_path AS "path", count(DISTINCT e.line) AS "count", min(e.line) AS "line", arg_min(e.error_message, e.line) AS "reason"
      FROM ${sqlIdentifier(table)} e JOIN ${sqlIdentifier(scans)} s USING (scan_id, file_id)

@@ -195,7 +195,8 @@ describe('a read killed after a mid-file checkpoint', () => {
     const config = configWith([{ name: 'killed', globs: [`${prefix}*.csv`], format: { filetype: 'csv' } }]);
     const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'incremental' });
     const args = ['read', '--config', writeTempFile('config.json', config), '--catalog', writeTempFile('catalog.json', catalog)];
-    const env = { SOURCE_S3_CHECKPOINT_RECORDS: '5000' };
+    // The large file is over the batch size, so it is read alone, with checkpoints inside it.
+    const env = { SOURCE_S3_CHECKPOINT_RECORDS: '5000', SOURCE_S3_BATCH_BYTES: '100000' };
 
     const firstRun = await readUntilKilled(args, env, (message) => message.type === 'STATE' && message.state.stream.stream_state.in_progress?.rows >= 10_000);
     const lastState = lastStates(firstRun as never)[0]!;
