@@ -7,7 +7,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LineForwarder } from '../../src/protocol/forwarder.js';
 import { OutputWriter } from '../../src/protocol/output.js';
 import { Limiter } from '../../src/streams/concurrency.js';
-import { Prefetcher } from '../../src/streams/prefetch.js';
 import { formatProgress, ProgressDisplay } from '../../src/streams/progress.js';
 import { objectVersion, StreamState } from '../../src/streams/state.js';
 
@@ -200,32 +199,6 @@ describe('LineForwarder', () => {
     expect((await forwarding).lines).toBe(2);
     closeSync(outFd);
     expect((await import('node:fs')).readFileSync(outPath, 'utf8')).toBe(`${long}\nshort\n`);
-  });
-});
-
-describe('Prefetcher', () => {
-  it('prepares one item ahead, never more', async () => {
-    const started: number[] = [];
-    const prefetcher = new Prefetcher([1, 2, 3, 4], async (item) => {
-      started.push(item);
-      return item * 10;
-    });
-    expect((await prefetcher.next())?.prepared).toBe(10);
-    expect(started).toEqual([1, 2]);
-    expect((await prefetcher.next())?.prepared).toBe(20);
-    expect(started).toEqual([1, 2, 3]);
-    await prefetcher.next();
-    await prefetcher.next();
-    expect(await prefetcher.next()).toBeUndefined();
-  });
-
-  it('reports a failed preparation when its item is taken, and hands back leftovers', async () => {
-    const prefetcher = new Prefetcher([1, 2], async (item) => {
-      if (item === 1) throw new Error('download failed');
-      return item;
-    });
-    await expect(prefetcher.next()).rejects.toThrow('download failed');
-    expect(await prefetcher.leftovers()).toEqual([2]);
   });
 });
 
