@@ -66,7 +66,8 @@ export async function readBatch(read: FileReadContext, batch: Batch): Promise<vo
       done(members.length);
       break;
     }
-    const failed = await emitBatch(read, batch.shape, readable);
+    // One file gains nothing from a batch, and read alone it gets checkpoints inside it.
+    const failed = readable.length === 1 ? { file: 0, rowsEmitted: 0 } : await emitBatch(read, batch.shape, readable);
     if (failed === undefined) {
       done(members.length);
       break;

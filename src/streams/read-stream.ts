@@ -103,8 +103,14 @@ export async function readFileStream(
     progress.update({ files: 1, bytes: staged.object.size });
     await emitState(false);
   };
+  // A download that failed (a cut-off upload, say) fails the stream after the files before it are read and synced.
+  const nextFile = () =>
+    downloader.next().catch(async (error: unknown) => {
+      await flush();
+      throw error;
+    });
   try {
-    for (let next = await downloader.next(); next !== undefined; next = await downloader.next()) {
+    for (let next = await nextFile(); next !== undefined; next = await nextFile()) {
       const { item: object, index } = next;
       if (next.prepared === undefined) {
         // Too large for a batch: staged now, when its turn has come.
