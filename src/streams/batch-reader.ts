@@ -12,6 +12,7 @@ import { s3Url } from './files.js';
 import { newRejectsTable, reportRejectedRows } from './rejects.js';
 import { repeatedHeaderCheck, withoutHeaders } from './repeated-headers.js';
 import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN } from './schema.js';
+import { checkpointEvery } from './stream-plan.js';
 
 /** A file of a batch: its place in the stream's read order, and whether it has rows at all. */
 export interface BatchMember {
@@ -66,8 +67,15 @@ export async function readBatch(read: FileReadContext, batch: Batch): Promise<vo
       done(members.length);
       break;
     }
+    // Every SOURCE_S3_CHECKPOINT_RECORDS records, the files before the one being emitted are whole: synced, and a STATE.
+    const reached = async (member: BatchMember) => {
+      const before = members.indexOf(member);
+      if (before <= 0) return;
+      done(before);
+      await emitState(false);
+    };
     // One file gains nothing from a batch, and read alone it gets checkpoints inside it.
-    const failed = readable.length === 1 ? { file: 0, rowsEmitted: 0 } : await emitBatch(read, batch.shape, readable);
+    const failed = readable.length === 1 ? { file: 0, rowsEmitted: 0 } : await emitBatch(read, batch.shape, readable, reached);
     if (failed === undefined) {
       done(members.length);
       break;
@@ -121,7 +129,12 @@ function batchWhere(read: FileReadContext, shape: BatchShape): { emit?: string; 
  * otherwise the file (index into `files`) the query stopped in, and how many of
  * its rows had reached stdout.
  */
-async function emitBatch(read: FileReadContext, shape: BatchShape, files: BatchMember[]): Promise<{ file: number; rowsEmitted: number } | undefined> {
+async function emitBatch(
+  read: FileReadContext,
+  shape: BatchShape,
+  files: BatchMember[],
+  reached: (file: BatchMember) => Promise<void>,
+): Promise<{ file: number; rowsEmitted: number } | undefined> {
   const { context, out, forwarder, plan, stream, counters, progress } = read;
   const { engine, staging } = context;
   const filenameColumn = filenameColumnFor(shape);
@@ -153,14 +166,22 @@ async function emitBatch(read: FileReadContext, shape: BatchShape, files: BatchM
     ...(where.emit === undefined ? {} : { where: where.emit }),
   });
   const urlOfPath = new Map(files.map((file) => [file.staged.path, s3Url(file.staged.bucket, file.staged.object.key)]));
+  const byUrl = new Map(files.map((file) => [s3Url(file.staged.bucket, file.staged.object.key), file]));
   let shown = 0;
+  let counted = 0;
   let lines: number;
   let failure: PartialExport | undefined;
   try {
     lines = (
       await exportRecords(engine, staging, forwarder, select, {
-        checkpointEvery: 0,
-        checkpoint: async () => undefined,
+        checkpointEvery: checkpointEvery(),
+        checkpoint: async (total, lastLine) => {
+          const file = byUrl.get(fileUrlOfRecord(lastLine) ?? '');
+          if (file === undefined) return;
+          counters.records += total - counted;
+          counted = total;
+          await reached(file);
+        },
         progress: (total) => {
           progress.update({ rows: total - shown });
           shown = total;
@@ -182,7 +203,7 @@ async function emitBatch(read: FileReadContext, shape: BatchShape, files: BatchM
     failure = error;
     lines = error.lines;
   }
-  counters.records += lines;
+  counters.records += lines - counted;
   if (failure === undefined) {
     if (rejectsTable !== undefined) counters.rejected += await reportRejectedRows(engine, out, rejectsTable, (path) => urlOfPath.get(path));
     return undefined;
@@ -227,4 +248,21 @@ function redactPaths(detail: string, urlOfPath: Map<string, string>): string {
   let text = detail;
   for (const [path, url] of urlOfPath) text = text.split(path).join(url);
   return text.slice(0, 1000);
+}
+
+const URL_FIELD = Buffer.from(`"${FILE_URL_COLUMN}":"`);
+
+/**
+ * The _ab_source_file_url of a RECORD line as DuckDB wrote it. The file columns come after the
+ * data columns, and inside a JSON string every quote is escaped, so the last `"<name>":"` is ours.
+ */
+export function fileUrlOfRecord(line: Buffer): string | undefined {
+  const at = line.lastIndexOf(URL_FIELD);
+  if (at < 0) return undefined;
+  const start = at + URL_FIELD.length;
+  for (let end = start; end < line.length; end++) {
+    if (line[end] === 0x5c) end++;
+    else if (line[end] === 0x22) return JSON.parse(line.subarray(start - 1, end + 1).toString('utf8')) as string;
+  }
+  return undefined;
 }
