@@ -37,8 +37,10 @@ const ratioRow = (name, measured, baseline, baselineNote, target) => {
   const ratio = measured / baseline;
   summary.push({ name, measured: `${measured.toFixed(2)} s`, baseline: `${baseline.toFixed(2)} s ${baselineNote}`, ratio: `${ratio.toFixed(2)}x`, target: `<= ${target}x`, met: ratio <= target });
 };
-const limitRow = (name, measured, unit, scale, limit, note = '') => {
-  summary.push({ name, measured: `${(measured / scale).toFixed(unit === 's' ? 2 : 1)} ${unit}`, baseline: '', ratio: '', target: `< ${limit / scale} ${unit}${note}`, met: measured < limit });
+/** Bytes as MB, or KB below 0.1 MB. */
+const size = (bytes) => (bytes < 0.1 * MB ? `${(bytes / 1e3).toFixed(1)} KB` : `${(bytes / MB).toFixed(1)} MB`);
+const limitRow = (name, bytes, limit, note = '') => {
+  summary.push({ name, measured: size(bytes), baseline: '', ratio: '', target: `< ${size(limit)}${note}`, met: bytes < limit });
 };
 const infoRow = (name, measured) => summary.push({ name, measured, baseline: '', ratio: '', target: '(reported)', met: undefined });
 
@@ -74,14 +76,14 @@ try {
       ]),
     );
     for (const { name, rows, megabytes, format, dataset, connector, duckdb } of big.results) {
-      const label = format === 'query' ? `model query over the flights Parquet (${(rows / 1e6).toFixed(1)}M rows)` : `${dataset} ${format === 'csv' ? 'CSV' : 'Parquet'} (${(rows / 1e6).toFixed(1)}M rows, ${megabytes.toFixed(0)} MB)`;
+      const label = format === 'query' ? `model query over the flights Parquet (${(rows / 1e6).toFixed(1)}M rows)` : `${dataset} ${format === 'csv' ? 'CSV' : 'Parquet'} (${(rows / 1e6).toFixed(1)}M rows, ${size(megabytes * MB)})`;
       if (format === 'query') infoRow(`${label}: time vs DuckDB alone`, `${connector.seconds.toFixed(2)} s vs ${duckdb.toFixed(2)} s (${(connector.seconds / duckdb).toFixed(2)}x)`);
       else ratioRow(`${label}: read`, connector.seconds, duckdb, 'DuckDB alone', 1.6);
-      limitRow(`${label}: peak RSS${format === 'query' ? ' (with its worker)' : ''}`, connector.rss, 'MB', MB, 512 * MB);
+      limitRow(`${label}: peak RSS${format === 'query' ? ' (with its worker)' : ''}`, connector.rss, 512 * MB);
       if (name === 'flights_csv') {
-        const note = big.bigCsvMegabytes === 1024 ? '' : ` (target set for 1 GB; this file is ${megabytes.toFixed(0)} MB)`;
-        limitRow(`${label}: peak staging disk`, connector.stagingPeak, 'MB', MB, 64 * MB, note);
-      } else if (format === 'parquet') infoRow(`${label}: peak staging disk (Parquet needs random access)`, `${(connector.stagingPeak / MB).toFixed(1)} MB for a ${megabytes.toFixed(0)} MB file`);
+        const note = big.bigCsvMegabytes === 1024 ? '' : ` (target set for 1 GB; this file is ${size(megabytes * MB)})`;
+        limitRow(`${label}: peak staging disk`, connector.stagingPeak, 64 * MB, note);
+      } else if (format === 'parquet') infoRow(`${label}: peak staging disk (Parquet needs random access)`, `${size(connector.stagingPeak)} for a ${size(megabytes * MB)} file`);
     }
   }
 
@@ -118,8 +120,8 @@ try {
     console.log(`\nSTATE of one incremental sync of ${state.files.toLocaleString('en-US')} files x ${state.rows} rows: ${count} STATE messages, ${(bytes / MB).toFixed(2)} MB in all, the largest ${(largest / 1e3).toFixed(1)} KB; read took ${state.connector.seconds.toFixed(1)} s`);
     const label = `STATE of a ${state.files.toLocaleString('en-US')}-file sync`;
     const scaled = state.files === 10_000 ? '' : ` (5 MB scaled from 10,000 files)`;
-    limitRow(`${label}: total bytes`, bytes, 'MB', MB, (5 * MB * state.files) / 10_000, scaled);
-    limitRow(`${label}: largest STATE`, largest, 'MB', MB, 1 * MB);
+    limitRow(`${label}: total bytes`, bytes, (5 * MB * state.files) / 10_000, scaled);
+    limitRow(`${label}: largest STATE`, largest, 1 * MB);
     infoRow(`${label}: STATE messages`, String(count));
   }
 
