@@ -15,7 +15,10 @@ import { benchManyFiles, benchStateBytes } from './bench-many-files.mjs';
 import { benchFixedCost } from './bench-fixed-cost.mjs';
 import { printSummary, printTable } from './bench-report.mjs';
 
-const cases = new Set((process.env.BENCH_CASES ?? 'fixed,big,many,state').split(',').map((name) => name.trim()));
+const CASES = ['fixed', 'big', 'many', 'state'];
+const cases = new Set((process.env.BENCH_CASES ?? CASES.join(',')).split(',').map((name) => name.trim()));
+const unknown = [...cases].filter((name) => !CASES.includes(name));
+if (unknown.length > 0) throw new Error(`BENCH_CASES names ${unknown.join(', ')}; the cases are ${CASES.join(', ')}`);
 const work = mkdtempSync(join(process.env.BENCH_WORK_DIR ?? tmpdir(), 'source-s3-bench-'));
 const bucket = 'bench-bucket';
 const credentials = ['AKIABENCH0000001', 'bench-secret-not-real'];
