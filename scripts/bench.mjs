@@ -1,218 +1,135 @@
-// `npm run bench`: the record path against DuckDB's own JSON writer, in one run.
-// Generates 3,000,000 rows (5 columns) as Parquet and as CSV (never committed),
-// uploads them to a local s3rver, runs the real CLI `read` with stdout to
-// /dev/null, and times DuckDB alone writing the same RECORD lines from the local
-// file with COPY ... TO '/dev/null' (FORMAT json). Prints rows/s, MB/s, peak RSS
-// and the ratio connector / DuckDB per format. The `query` row reads the same
-// Parquet through a model query (`SELECT * FROM 's3://...'`), which runs in its
-// own worker process: its peak RSS is the sum over the connector's process tree.
-import { DuckDBInstance } from '@duckdb/node-api';
-import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// `npm run bench`: every target of issue 12, each measured against its baseline in the same run, on
+// a local s3rver with the real CLI as a child process (stdout through a pipe, as an orchestrator
+// reads it). Cases (BENCH_CASES, comma-separated; default all): fixed, big, many, state.
+// - fixed: the fixed cost of a read (bench-fixed-cost.mjs);
+// - big: big Parquet and CSV files and a model query vs DuckDB alone (bench-big-files.mjs);
+// - many: many small files vs fetching them all + DuckDB alone (bench-many-files.mjs);
+// - state: the STATE output of a 10,000-file incremental sync (bench-many-files.mjs).
+// Generated data lives in a temporary folder (BENCH_WORK_DIR to choose its parent) and is removed.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { startLocalS3, uploadFilesTo } from './local-s3.mjs';
-import { benchManyFiles } from './bench-many-files.mjs';
-import { duckdbAloneSeconds } from './bench-duckdb.mjs';
-import { readerSql } from '../dist/engine/readers.js';
+import { startLocalS3 } from './local-s3.mjs';
+import { benchBigFiles } from './bench-big-files.mjs';
+import { benchManyFiles, benchStateBytes } from './bench-many-files.mjs';
+import { benchFixedCost } from './bench-fixed-cost.mjs';
+import { printSummary, printTable } from './bench-report.mjs';
 
-const ROWS = Number(process.env.BENCH_ROWS ?? 3_000_000);
-const root = join(import.meta.dirname, '..');
-const cli = join(root, 'dist', 'main.js');
-const work = mkdtempSync(join(tmpdir(), 'source-s3-bench-'));
+const CASES = ['fixed', 'big', 'many', 'state'];
+const cases = new Set((process.env.BENCH_CASES ?? CASES.join(',')).split(',').map((name) => name.trim()));
+const unknown = [...cases].filter((name) => !CASES.includes(name));
+if (unknown.length > 0) throw new Error(`BENCH_CASES names ${unknown.join(', ')}; the cases are ${CASES.join(', ')}`);
+const work = mkdtempSync(join(process.env.BENCH_WORK_DIR ?? tmpdir(), 'source-s3-bench-'));
 const bucket = 'bench-bucket';
-const keyId = 'AKIABENCH0000001';
-const secret = 'bench-secret-not-real';
+const credentials = ['AKIABENCH0000001', 'bench-secret-not-real'];
+const began = process.hrtime.bigint();
+const elapsed = () => `${(Number(process.hrtime.bigint() - began) / 1e9).toFixed(0)} s`;
+const log = (text) => console.error(`[${elapsed()}] ${text}`);
 
-const select = `SELECT i AS id, 'name-' || i AS name, round(i * 1.37, 2) AS amount,
-  TIMESTAMP '2024-01-01' + INTERVAL (i) SECOND AS updated_at, i % 3 = 0 AS active FROM range(${ROWS}) t(i)`;
+const { endpoint, stop } = await startLocalS3({ directory: join(work, 's3'), buckets: [bucket], keys: [credentials] });
+const baseConfig = {
+  bucket,
+  endpoint,
+  force_path_style: true,
+  credentials: { auth_type: 'iam_user', aws_access_key_id: credentials[0], aws_secret_access_key: credentials[1] },
+};
+const setup = { endpoint, credentials, bucket, work, baseConfig, log };
+const summary = [];
+const MB = 1e6;
+const ratioRow = (name, measured, baseline, baselineNote, target) => {
+  const ratio = measured / baseline;
+  summary.push({ name, measured: `${measured.toFixed(2)} s`, baseline: `${baseline.toFixed(2)} s ${baselineNote}`, ratio: `${ratio.toFixed(2)}x`, target: `<= ${target}x`, met: ratio <= target });
+};
+/** Bytes as MB, or KB below 0.1 MB. */
+const size = (bytes) => (bytes < 0.1 * MB ? `${(bytes / 1e3).toFixed(1)} KB` : `${(bytes / MB).toFixed(1)} MB`);
+const limitRow = (name, bytes, limit, note = '') => {
+  summary.push({ name, measured: size(bytes), baseline: '', ratio: '', target: `< ${size(limit)}${note}`, met: bytes < limit });
+};
+const infoRow = (name, measured) => summary.push({ name, measured, baseline: '', ratio: '', target: '(reported)', met: undefined });
 
-async function generate() {
-  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
-  const connection = await instance.connect();
-  const files = { parquet: join(work, 'bench.parquet'), csv: join(work, 'bench.csv') };
-  await connection.run(`COPY (${select}) TO '${files.parquet}' (FORMAT parquet)`);
-  await connection.run(`COPY (${select}) TO '${files.csv}' (FORMAT csv, HEADER true)`);
-  connection.closeSync();
-  instance.closeSync();
-  return files;
-}
-
-
-/** Runs the CLI with stdout to /dev/null (or counted); returns seconds and peak RSS. */
-async function runConnector(args, { countLines = false, treeRss = false } = {}) {
-  const devNull = openSync('/dev/null', 'w');
-  const started = process.hrtime.bigint();
-  const child = spawn(process.execPath, ['--import', join(import.meta.dirname, 'report-rss.mjs'), cli, ...args], {
-    stdio: ['ignore', countLines ? 'pipe' : devNull, 'pipe'],
-    env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true' },
-  });
-  let stderr = '';
-  let records = 0;
-  const states = { count: 0, bytes: 0, largest: 0 };
-  child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-  if (countLines) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      if (line.startsWith('{"type":"RECORD"')) records++;
-      else if (line.startsWith('{"type":"STATE"')) {
-        const bytes = Buffer.byteLength(line) + 1;
-        states.count++;
-        states.bytes += bytes;
-        states.largest = Math.max(states.largest, bytes);
-      }
+try {
+  if (cases.has('fixed')) {
+    const fixed = await benchFixedCost(setup);
+    console.log(`\nFixed cost of a read (median of ${fixed.runs}): read of one tiny file ${fixed.read.toFixed(3)} s; floors: node ${fixed.node.toFixed(3)} s, node + S3 client ${fixed.nodeSdk.toFixed(3)} s, node + S3 client + DuckDB ${fixed.nodeSdkDuckdb.toFixed(3)} s`);
+    summary.push({
+      name: 'fixed cost of a read (1 tiny file, median)',
+      measured: `${fixed.read.toFixed(2)} s`,
+      baseline: `${fixed.nodeSdk.toFixed(2)} s node + S3 client`,
+      ratio: `${(fixed.read / fixed.nodeSdk).toFixed(2)}x`,
+      target: '< 0.4 s',
+      met: fixed.read < 0.4,
     });
   }
-  // A model query's worker is a child of the CLI: its memory counts too, sampled over the whole tree.
-  let treePeak = 0;
-  const sampler = treeRss ? setInterval(() => (treePeak = Math.max(treePeak, processTreeRss(child.pid))), 20) : undefined;
-  const code = await new Promise((resolve) => child.on('close', resolve));
-  clearInterval(sampler);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  closeSync(devNull);
-  if (code !== 0) throw new Error(`connector exited with ${code}: ${stderr.slice(-2000)}`);
-  const rss = Math.max(treePeak, Number(/BENCH_MAX_RSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0) * 1024);
-  return { seconds, rss, records, states };
-}
 
-/** Resident bytes of a process and all its descendants (from /proc; 0 once gone). */
-function processTreeRss(pid) {
-  const children = new Map();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
-    } catch {
-      // Gone meanwhile.
+  if (cases.has('big')) {
+    const big = await benchBigFiles(setup);
+    printTable(
+      `\nBig files: the connector's read (discovered catalog, stdout piped) vs DuckDB alone writing the same RECORD lines from the local file to /dev/null`,
+      ['stream', 'rows', 'file MB', 'connector s', 'rows/s', 'peak RSS MB', 'peak staging MB', 'DuckDB alone s', 'ratio'],
+      big.results.map(({ name, rows, megabytes, connector, duckdb }) => [
+        name,
+        rows.toLocaleString('en-US'),
+        megabytes.toFixed(0),
+        connector.seconds.toFixed(2),
+        Math.round(rows / connector.seconds).toLocaleString('en-US'),
+        (connector.rss / MB).toFixed(0),
+        (connector.stagingPeak / MB).toFixed(1),
+        duckdb.toFixed(2),
+        (connector.seconds / duckdb).toFixed(2),
+      ]),
+    );
+    for (const { name, rows, megabytes, format, dataset, connector, duckdb } of big.results) {
+      const label = format === 'query' ? `model query over the flights Parquet (${(rows / 1e6).toFixed(1)}M rows)` : `${dataset} ${format === 'csv' ? 'CSV' : 'Parquet'} (${(rows / 1e6).toFixed(1)}M rows, ${size(megabytes * MB)})`;
+      if (format === 'query') infoRow(`${label}: time vs DuckDB alone`, `${connector.seconds.toFixed(2)} s vs ${duckdb.toFixed(2)} s (${(connector.seconds / duckdb).toFixed(2)}x)`);
+      else ratioRow(`${label}: read`, connector.seconds, duckdb, 'DuckDB alone', 1.6);
+      limitRow(`${label}: peak RSS${format === 'query' ? ' (with its worker)' : ''}`, connector.rss, 512 * MB);
+      if (name === 'flights_csv') {
+        const note = big.bigCsvMegabytes === 1024 ? '' : ` (target set for 1 GB; this file is ${size(megabytes * MB)})`;
+        limitRow(`${label}: peak staging disk`, connector.stagingPeak, 64 * MB, note);
+      } else if (format === 'parquet') infoRow(`${label}: peak staging disk (Parquet needs random access)`, `${size(connector.stagingPeak)} for a ${size(megabytes * MB)} file`);
     }
   }
-  let total = 0;
-  const walk = (id) => {
-    try {
-      total += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${id}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-    } catch {
-      // Gone meanwhile.
+
+  if (cases.has('many')) {
+    const many = await benchManyFiles(setup);
+    const floor = many.fetch + many.duckdb;
+    const reads = [['discovered catalog', many.connector], ...(many.emptyCatalogRead ? [['empty catalog', many.emptyCatalogRead]] : [])];
+    printTable(
+      `\nMany small files: an incremental read of every file vs the floor (fetching every object with 16 concurrent GETs + DuckDB reading the local files in one unsniffed query to /dev/null)`,
+      ['files', 'catalog', 'connector s', 'per file ms', 'fetch all s', 'DuckDB alone s', 'floor s', 'ratio', 'peak RSS MB', 'STATE msgs', 'STATE MB', 'largest STATE KB'],
+      reads.map(([catalog, read]) => [
+        `${many.files.toLocaleString('en-US')} x ${many.rows}`,
+        catalog,
+        read.seconds.toFixed(2),
+        ((read.seconds * 1000) / many.files).toFixed(1),
+        many.fetch.toFixed(2),
+        many.duckdb.toFixed(2),
+        floor.toFixed(2),
+        (read.seconds / floor).toFixed(2),
+        (read.rss / MB).toFixed(0),
+        String(read.states.count),
+        (read.states.bytes / MB).toFixed(1),
+        (read.states.largest / 1e3).toFixed(1),
+      ]),
+    );
+    for (const [catalog, read] of reads) {
+      ratioRow(`many small files (${many.files.toLocaleString('en-US')} x ${many.rows} rows, ${catalog}): read`, read.seconds, floor, `(GETs ${many.fetch.toFixed(2)} + DuckDB ${many.duckdb.toFixed(2)})`, 1.5);
     }
-    for (const child of children.get(id) ?? []) walk(child);
-  };
-  walk(pid);
-  return total;
-}
-
-/** DuckDB alone: the same RECORD lines, from the local file, to /dev/null. */
-async function runDuckdb(path, format) {
-  const fileFormat = format === 'csv' ? { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 } : { filetype: 'parquet' };
-  const seconds = await duckdbAloneSeconds({
-    stream: `bench_${format}`,
-    describedFrom: readerSql(path, fileFormat),
-    // A query stream's records have no file columns.
-    constants: format === 'query' ? {} : { _ab_source_file_url: `s3://${bucket}/bench/data.${format}`, _ab_source_file_last_modified: new Date().toISOString() },
-  });
-  return { seconds };
-}
-
-function catalogFor(format) {
-  return {
-    streams: [
-      {
-        stream: { name: `bench_${format}`, json_schema: { type: 'object', properties: {} }, supported_sync_modes: ['full_refresh', 'incremental'] },
-        sync_mode: 'full_refresh',
-        destination_sync_mode: 'overwrite',
-      },
-    ],
-  };
-}
-
-const { endpoint, stop } = await startLocalS3({ directory: join(work, 's3'), buckets: [bucket], keys: [[keyId, secret]] });
-try {
-  console.log(`generating ${ROWS.toLocaleString('en-US')} rows as Parquet and CSV...`);
-  const files = await generate();
-  await uploadFilesTo(endpoint, [keyId, secret], bucket, Object.fromEntries(Object.entries(files).map(([format, path]) => [`bench/data.${format}`, path])));
-  const config = {
-    bucket,
-    endpoint,
-    force_path_style: true,
-    credentials: { auth_type: 'iam_user', aws_access_key_id: keyId, aws_secret_access_key: secret },
-    streams: [
-      { name: 'bench_parquet', globs: ['bench/data.parquet'], format: { filetype: 'parquet' } },
-      { name: 'bench_csv', globs: ['bench/data.csv'], format: { filetype: 'csv' } },
-      { name: 'bench_query', query: `SELECT * FROM 's3://${bucket}/bench/data.parquet'` },
-    ],
-  };
-  const configPath = join(work, 'config.json');
-  writeFileSync(configPath, JSON.stringify(config));
-
-  const results = [];
-  for (const format of ['parquet', 'csv', 'query']) {
-    const catalogPath = join(work, `catalog-${format}.json`);
-    writeFileSync(catalogPath, JSON.stringify(catalogFor(format)));
-    const args = ['read', '--config', configPath, '--catalog', catalogPath];
-    const counted = await runConnector(args, { countLines: true });
-    if (counted.records !== ROWS) throw new Error(`${format}: the connector emitted ${counted.records} records, expected ${ROWS}`);
-    const connector = await runConnector(args, { treeRss: format === 'query' });
-    const file = files[format === 'query' ? 'parquet' : format];
-    const duckdb = await runDuckdb(file, format);
-    const megabytes = statSync(file).size / 1e6;
-    results.push({ format, megabytes, connector, duckdb });
   }
 
-  console.log('');
-  console.log('format   | file MB | connector s | rows/s     | MB/s  | peak RSS MB | DuckDB alone s | ratio');
-  console.log('---------|---------|-------------|------------|-------|-------------|----------------|------');
-  for (const { format, megabytes, connector, duckdb } of results) {
-    const row = [
-      format.padEnd(8),
-      megabytes.toFixed(0).padStart(7),
-      connector.seconds.toFixed(2).padStart(11),
-      Math.round(ROWS / connector.seconds).toLocaleString('en-US').padStart(10),
-      (megabytes / connector.seconds).toFixed(1).padStart(5),
-      (connector.rss / 1e6).toFixed(0).padStart(11),
-      duckdb.seconds.toFixed(2).padStart(14),
-      (connector.seconds / duckdb.seconds).toFixed(2).padStart(5),
-    ];
-    console.log(row.join(' | '));
+  if (cases.has('state')) {
+    const state = await benchStateBytes(setup);
+    const { count, bytes, largest } = state.connector.states;
+    console.log(`\nSTATE of one incremental sync of ${state.files.toLocaleString('en-US')} files x ${state.rows} rows: ${count} STATE messages, ${(bytes / MB).toFixed(2)} MB in all, the largest ${(largest / 1e3).toFixed(1)} KB; read took ${state.connector.seconds.toFixed(1)} s`);
+    const label = `STATE of a ${state.files.toLocaleString('en-US')}-file sync`;
+    const scaled = state.files === 10_000 ? '' : ` (5 MB scaled from 10,000 files)`;
+    limitRow(`${label}: total bytes`, bytes, (5 * MB * state.files) / 10_000, scaled);
+    limitRow(`${label}: largest STATE`, largest, 1 * MB);
+    infoRow(`${label}: STATE messages`, String(count));
   }
-  console.log('\nconnector: the real CLI read from the local S3 server (start-up, listing, download, DuckDB, forwarding) with stdout to /dev/null;');
-  console.log('DuckDB alone: the same RECORD lines from the local file, COPY ... TO /dev/null (FORMAT json). Target: ratio <= 3.0, peak RSS < 1 GB.');
 
-  console.log('\nmany small files: generating and uploading...');
-  const many = await benchManyFiles({
-    endpoint,
-    credentials: [keyId, secret],
-    bucket,
-    work,
-    runConnector,
-    writeConfig: (stream, syncMode) => {
-      const manyConfig = join(work, 'config-many.json');
-      writeFileSync(manyConfig, JSON.stringify({ ...config, streams: [stream] }));
-      const manyCatalog = join(work, 'catalog-many.json');
-      writeFileSync(manyCatalog, JSON.stringify({ streams: [{ ...catalogFor('many').streams[0], stream: { ...catalogFor('many').streams[0].stream, name: stream.name }, sync_mode: syncMode, destination_sync_mode: 'append' }] }));
-      return ['read', '--config', manyConfig, '--catalog', manyCatalog];
-    },
-  });
-  const floor = many.fetch + many.duckdb;
-  console.log('');
-  console.log('files | rows each | connector s | per file ms | fetch all (16 GETs) s | DuckDB alone s | floor s | ratio | STATE msgs | STATE MB | largest STATE KB');
-  console.log('------|-----------|-------------|-------------|-----------------------|----------------|---------|-------|------------|----------|-----------------');
-  console.log(
-    [
-      String(many.files).padStart(5),
-      String(many.rows).padStart(9),
-      many.connector.seconds.toFixed(2).padStart(11),
-      ((many.connector.seconds * 1000) / many.files).toFixed(1).padStart(11),
-      many.fetch.toFixed(2).padStart(21),
-      many.duckdb.toFixed(2).padStart(14),
-      floor.toFixed(2).padStart(7),
-      (many.connector.seconds / floor).toFixed(1).padStart(5),
-      String(many.connector.states.count).padStart(10),
-      (many.connector.states.bytes / 1e6).toFixed(1).padStart(8),
-      (many.connector.states.largest / 1e3).toFixed(1).padStart(16),
-    ].join(' | '),
-  );
-  console.log('\nmany small files: an incremental read of every file by the real CLI, against the floor: fetching every object with 16 concurrent GETs');
-  console.log('plus DuckDB reading the same local files in one query to /dev/null. Issue 12 targets: ratio <= 1.5, STATE total < 5 MB for 10,000 files, no STATE over 1 MB.');
+  printSummary(summary);
+  console.log(`\nWhole benchmark: ${elapsed()}.`);
 } finally {
   stop();
   rmSync(work, { recursive: true, force: true });
