@@ -18,6 +18,7 @@ import { exportRecords, PartialExport } from './export.js';
 import { unixLineEndingsCopy } from './line-endings.js';
 import { s3Url, streamFiles } from './files.js';
 import { applyColumnCursor } from './cursor.js';
+import { filePass, fileStart, obtainFile } from './local-file.js';
 import { Prefetcher } from './prefetch.js';
 import { ProgressDisplay } from './progress.js';
 import { engineCall, realJsonKeyColumns } from './sample.js';
@@ -103,7 +104,8 @@ export async function readFileStream(
     counters.rejected = 0;
   };
   const progress = new ProgressDisplay(plan.name, toRead.length);
-  const prefetcher = new Prefetcher(toRead, (object) => staging.download(bucket, object));
+  // The one place a file's local copy (or its FIFO, for a large text file) is obtained.
+  const prefetcher = new Prefetcher(toRead, (object) => obtainFile(context, stream, plan.catalogColumns.size, object));
   try {
     for (let next = await prefetcher.next(); next !== undefined; next = await prefetcher.next()) {
       const { item: object, prepared: staged } = next;
@@ -164,7 +166,8 @@ function noDialectError(streamName: string): Error {
  */
 async function csvReadColumns(context: SourceContext, plan: StreamPlan, format: CsvFormat, dialect: CsvDialect, staged: StagedFile): Promise<CsvColumn[]> {
   const typesFromCatalog = plan.catalogColumns.size > 0;
-  const fileColumns = await csvFileColumns(context.engine, staged, format, dialect, typesFromCatalog ? 1 : undefined);
+  // A streamed file's header is read from its staged start.
+  const fileColumns = await csvFileColumns(context.engine, fileStart(staged), format, dialect, typesFromCatalog ? 1 : undefined);
   if (!typesFromCatalog) return fileColumns;
   // Read as text, then cast to the catalog's type: a value that does not fit becomes null and is
   // reported in the record's meta.changes (NULLED), as for every format.
@@ -200,7 +203,7 @@ async function leaveOutRepeatedHeaders(
   const withoutHeaders = `NOT (${isHeader})${where === undefined ? '' : ` AND ${where}`}`;
   // Typed catalog columns: a repeated header is left out without a second pass over the file.
   if (!plan.every((target) => schemaShape(target) === 'string::')) return withoutHeaders;
-  const [row] = await engineCall(staged, stream.format, () => context.engine.all(`SELECT count(*) AS "n" FROM ${reader} WHERE ${isHeader}`));
+  const [row] = await filePass(context.engine, staged, () => engineCall(staged, stream.format, () => context.engine.all(`SELECT count(*) AS "n" FROM ${reader} WHERE ${isHeader}`)));
   const repeated = Number(row?.n ?? 0);
   if (repeated === 0) return where;
   const url = s3Url(staged.bucket, staged.object.key);
@@ -271,7 +274,7 @@ async function readFile(
     const byKey = caseCollisions(jsonColumns).length > 0;
     columns = jsonColumns.map((name) => ({ name, type: JSON_VALUE, target: plan.catalogColumns.get(name)!, ...(byKey ? { source: jsonKeySql(name) } : {}) }));
   } else {
-    const described = await engineCall(staged, stream.format, () => engine.all(`DESCRIBE SELECT * FROM ${lenientReader}`));
+    const described = await filePass(engine, staged, () => engineCall(staged, stream.format, () => engine.all(`DESCRIBE SELECT * FROM ${lenientReader}`)));
     let fileColumns: RecordColumn[] = described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
     // Keys differing only in case, which DuckDB renames and leaves empty: each read by its exact key, as it is.
     const realKeys = stream.format.filetype === 'jsonl' ? await realJsonKeyColumns(engine, staged, stream.format, fileColumns) : undefined;
@@ -293,7 +296,7 @@ async function readFile(
         streamName: plan.name,
       });
     }
-    where = await applyColumnCursor(engine, state, cursor, lenientReader, (work) => engineCall(staged, stream.format, work));
+    where = await applyColumnCursor(engine, state, cursor, lenientReader, (work) => filePass(engine, staged, () => engineCall(staged, stream.format, work)));
   }
 
   where = await leaveOutRepeatedHeaders(context, out, stream, dialect, csvColumns, lenientReader, staged, counters, where, [...plan.catalogColumns.values()]);
@@ -333,22 +336,24 @@ async function readFile(
     }
   };
   // DuckDB's strict parser takes one line ending per file: a file mixing CRLF and LF is read again
-  // from a copy with LF only, from the first row not yet emitted.
+  // from a copy with LF only (a streamed file: through LF), from the first row not yet emitted.
   const emitAnyLineEndings = async () => {
     try {
-      await emit(reader, skipRows);
+      await filePass(engine, staged, () => emit(reader, skipRows));
     } catch (error) {
       if (csvColumns === undefined || !(error instanceof PartialExport) || !/state machine reached an invalid state/i.test(error.message)) throw error;
       const copy = await unixLineEndingsCopy(staged);
       if (copy === undefined) throw error;
-      await emit(readers(copy).reader, skipRows + error.lines).catch((again: unknown) => {
+      await filePass(engine, staged, () => emit(readers(copy).reader, skipRows + error.lines)).catch((again: unknown) => {
         throw new Error((again instanceof Error ? again.message : String(again)).split(copy).join(staged.path));
       });
     }
   };
   await engineCall(staged, format, emitAnyLineEndings);
   if (skipRows > 0 && emitted === 0) {
-    await checkRowsDone(plan.name, skipRows, url, () => engineCall(staged, stream.format, () => engine.all(`SELECT count(*) AS "rows" FROM ${lenientReader}${where === undefined ? '' : ` WHERE ${where}`}`)));
+    await checkRowsDone(plan.name, skipRows, url, () =>
+      filePass(engine, staged, () => engineCall(staged, stream.format, () => engine.all(`SELECT count(*) AS "rows" FROM ${lenientReader}${where === undefined ? '' : ` WHERE ${where}`}`))),
+    );
   }
 
   if (rejectsTable !== undefined) {
