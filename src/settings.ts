@@ -78,6 +78,11 @@ const SETTINGS = {
   duckdbThreads: wholeNumber('SOURCE_S3_DUCKDB_THREADS', 1, 2, 'threads', 256),
   duckdbMemoryLimit: duckdbSize('SOURCE_S3_DUCKDB_MEMORY_LIMIT', '1GB'),
   duckdbMaxSpill: duckdbSize('SOURCE_S3_DUCKDB_MAX_SPILL', '10GB'),
+  // Issue 12, streaming: CSV / JSON Lines objects this large flow S3 -> FIFO -> DuckDB instead of being staged.
+  streamMinBytes: wholeNumber('SOURCE_S3_STREAM_MIN_BYTES', 0, 8 * MiB, 'bytes'),
+  // Parquet is staged whole, with ranged GETs of this size, this many at once.
+  partBytes: wholeNumber('SOURCE_S3_PART_BYTES', MiB, 8 * MiB, 'bytes', 1024 * MiB),
+  partsInFlight: wholeNumber('SOURCE_S3_PARTS_IN_FLIGHT', 1, 4, 'GETs', 64),
 };
 
 type Definitions = typeof SETTINGS;

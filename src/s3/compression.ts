@@ -1,3 +1,4 @@
+import { Transform, type TransformCallback } from 'node:stream';
 import { constants, createGunzip, type Gunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 
@@ -98,4 +99,35 @@ class ZstdPrefixDecoder extends PrefixDecoder {
   async finish(): Promise<void> {
     this.decoder.push(new Uint8Array(0), true);
   }
+}
+
+/** A stream that decompresses gzip (every member of a multi-member file) or zstd data as it flows. */
+export function decompressStream(compression: Exclude<Compression, 'none'>): Transform {
+  // Large output chunks: fewer Buffers for the garbage collector.
+  return compression === 'gzip' ? createGunzip({ chunkSize: 256 << 10 }) : zstdStream();
+}
+
+function zstdStream(): Transform {
+  let push: (bytes: Uint8Array) => void = () => undefined;
+  const decoder = new Decompress((bytes) => push(bytes));
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done: TransformCallback) {
+      push = (bytes) => this.push(Buffer.from(bytes));
+      try {
+        decoder.push(chunk);
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+    flush(done: TransformCallback) {
+      try {
+        // Rejects compressed data that ends before its last frame does.
+        decoder.push(new Uint8Array(0), true);
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+  });
 }

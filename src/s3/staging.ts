@@ -11,6 +11,8 @@ import { makeFifo } from './fifo.js';
 import { QueryFolder } from './query-folder.js';
 import { mapAwsError } from './errors.js';
 import { downloadObject } from './object-reader.js';
+import { downloadObjectInParts, type PartOptions } from './object-parts.js';
+import { ObjectStream } from './object-stream.js';
 import type { S3Object } from './settings.js';
 import { settings } from '../settings.js';
 import { removeAbandonedStagingFolders, STAGING_FOLDER_PREFIX, writeOwnerRecord } from './staging-owner.js';
@@ -32,6 +34,13 @@ export interface StagedFile {
   blank: boolean;
   /** Files made from this one (say, a copy with other line endings), removed with it. */
   derived?: string[];
+  /**
+   * Set when `path` is a FIFO, not a copy: each read of it must open a pass of this stream, which
+   * fills the FIFO from S3 (see ObjectStream). Nothing else may open `path`.
+   */
+  stream?: ObjectStream;
+  /** A streamed file's first records on disk, for what reads a file's start (its header, its first bytes). */
+  head?: StagedFile;
 }
 
 /** A text sample grows past its size only to hold a first record that long, up to this. */
@@ -97,6 +106,33 @@ export class StagingArea {
       throw (await this.spaceError(error, bucket, object.key, object.size)) ?? mapAwsError(error, bucket.context({ operation: 'read', key: object.key }));
     }
     return { path, bucket: bucket.name, object, bytesFetched: bytes, complete: true, blank: check.blank };
+  }
+
+  /**
+   * Downloads a whole object with concurrent ranged GETs (see downloadObjectInParts), for formats
+   * read by random access. No content check: that needs the bytes in order (and Parquet is never
+   * compressed as a whole, nor blank).
+   */
+  async downloadInParts(bucket: Bucket, object: S3Object, options: PartOptions): Promise<StagedFile> {
+    const path = this.localPath(object.key);
+    try {
+      const bytes = await downloadObjectInParts(bucket, object, path, options);
+      return { path, bucket: bucket.name, object, bytesFetched: bytes, complete: true, blank: false };
+    } catch (error) {
+      await rm(path, { force: true });
+      if (error instanceof ConnectorError) throw error;
+      throw (await this.spaceError(error, bucket, object.key, object.size)) ?? mapAwsError(error, bucket.context({ operation: 'read', key: object.key }));
+    }
+  }
+
+  /**
+   * A text object read through a FIFO instead of staged: nothing of it is on disk but `head`, a
+   * sample of its first records. Its `path` may only be read by opening a pass of its `stream`.
+   */
+  streamed(bucket: Bucket, object: S3Object, head: StagedFile): StagedFile {
+    // The FIFO keeps the key's name without its compression suffix: it carries decompressed text.
+    const fifo = this.fifo(basename(withoutCompressionSuffix(object.key)).slice(-100));
+    return { path: fifo, bucket: bucket.name, object, bytesFetched: 0, complete: true, blank: false, stream: new ObjectStream(bucket, object, fifo), head };
   }
 
   /**
@@ -194,6 +230,7 @@ export class StagingArea {
 
   async release(file: StagedFile): Promise<void> {
     await rm(file.path, { force: true });
+    if (file.head !== undefined) await this.release(file.head);
     for (const path of file.derived ?? []) await rm(path, { force: true });
   }
 

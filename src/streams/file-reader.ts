@@ -18,6 +18,7 @@ import type { ProgressDisplay } from './progress.js';
 import { newRejectsTable, reportRejectedRows } from './rejects.js';
 import { repeatedHeaderCheck, withoutHeaders } from './repeated-headers.js';
 import { engineCall, realJsonKeyColumns } from './sample.js';
+import { filePass, fileStart } from './local-file.js';
 import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN } from './schema.js';
 import { stateError, type StreamState } from './state.js';
 import { checkpointEvery, type StreamPlan } from './stream-plan.js';
@@ -48,7 +49,8 @@ export interface FileReadContext {
  */
 export async function csvReadColumns(context: SourceContext, plan: StreamPlan, format: CsvFormat, dialect: CsvDialect, staged: StagedFile): Promise<CsvColumn[]> {
   const typesFromCatalog = plan.catalogColumns.size > 0;
-  const fileColumns = await csvFileColumns(context.engine, staged, format, dialect, typesFromCatalog ? 1 : undefined);
+  // A streamed file's header is read from its staged start.
+  const fileColumns = await csvFileColumns(context.engine, fileStart(staged), format, dialect, typesFromCatalog ? 1 : undefined);
   if (!typesFromCatalog) return fileColumns;
   // Read as text, then cast to the catalog's type: a value that does not fit becomes null and is
   // reported in the record's meta.changes (NULLED), as for every format.
@@ -113,7 +115,7 @@ export async function readFile(read: FileReadContext, staged: StagedFile): Promi
     const byKey = caseCollisions(jsonColumns).length > 0;
     columns = jsonColumns.map((name) => ({ name, type: JSON_VALUE, target: plan.catalogColumns.get(name)!, ...(byKey ? { source: jsonKeySql(name) } : {}) }));
   } else {
-    const described = await engineCall(staged, stream.format, () => engine.all(`DESCRIBE SELECT * FROM ${lenientReader}`));
+    const described = await filePass(engine, staged, () => engineCall(staged, stream.format, () => engine.all(`DESCRIBE SELECT * FROM ${lenientReader}`)));
     let fileColumns: RecordColumn[] = described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
     // Keys differing only in case, which DuckDB renames and leaves empty: each read by its exact key, as it is.
     const realKeys = stream.format.filetype === 'jsonl' ? await realJsonKeyColumns(engine, staged, stream.format, fileColumns) : undefined;
@@ -132,7 +134,7 @@ export async function readFile(read: FileReadContext, staged: StagedFile): Promi
         streamName: plan.name,
       });
     }
-    where = await applyColumnCursor(engine, state, cursor, lenientReader, (work) => engineCall(staged, stream.format, work));
+    where = await applyColumnCursor(engine, state, cursor, lenientReader, (work) => filePass(engine, staged, () => engineCall(staged, stream.format, work)));
   }
 
   where = await leaveOutRepeatedHeaders(read, csvColumns, lenientReader, staged, where);
@@ -172,22 +174,24 @@ export async function readFile(read: FileReadContext, staged: StagedFile): Promi
     }
   };
   // DuckDB's strict parser takes one line ending per file: a file mixing CRLF and LF is read again
-  // from a copy with LF only, from the first row not yet emitted.
+  // from a copy with LF only (a streamed file: through LF), from the first row not yet emitted.
   const emitAnyLineEndings = async () => {
     try {
-      await emit(reader, skipRows);
+      await filePass(engine, staged, () => emit(reader, skipRows));
     } catch (error) {
       if (csvColumns === undefined || !(error instanceof PartialExport) || !/state machine reached an invalid state/i.test(error.message)) throw error;
       const copy = await unixLineEndingsCopy(staged);
       if (copy === undefined) throw error;
-      await emit(readers(copy).reader, skipRows + error.lines).catch((again: unknown) => {
+      await filePass(engine, staged, () => emit(readers(copy).reader, skipRows + error.lines)).catch((again: unknown) => {
         throw new Error((again instanceof Error ? again.message : String(again)).split(copy).join(staged.path));
       });
     }
   };
   await engineCall(staged, format, emitAnyLineEndings);
   if (skipRows > 0 && emitted === 0) {
-    await checkRowsDone(plan.name, skipRows, url, () => engineCall(staged, stream.format, () => engine.all(`SELECT count(*) AS "rows" FROM ${lenientReader}${where === undefined ? '' : ` WHERE ${where}`}`)));
+    await checkRowsDone(plan.name, skipRows, url, () =>
+      filePass(engine, staged, () => engineCall(staged, stream.format, () => engine.all(`SELECT count(*) AS "rows" FROM ${lenientReader}${where === undefined ? '' : ` WHERE ${where}`}`))),
+    );
   }
 
   if (rejectsTable !== undefined) counters.rejected += await reportRejectedRows(engine, out, rejectsTable, () => url);
@@ -202,7 +206,7 @@ async function leaveOutRepeatedHeaders(read: FileReadContext, columns: CsvColumn
   const check = repeatedHeaderCheck(dialect, columns, [...plan.catalogColumns.values()]);
   if (check.kind === 'none') return where;
   if (check.kind === 'leave-out') return withoutHeaders(check.isHeader, where);
-  const [row] = await engineCall(staged, stream.format, () => context.engine.all(`SELECT count(*) AS "n" FROM ${reader} WHERE ${check.isHeader}`));
+  const [row] = await filePass(context.engine, staged, () => engineCall(staged, stream.format, () => context.engine.all(`SELECT count(*) AS "n" FROM ${reader} WHERE ${check.isHeader}`)));
   const repeated = Number(row?.n ?? 0);
   if (repeated === 0) return where;
   const url = s3Url(staged.bucket, staged.object.key);

@@ -12,6 +12,7 @@ import type { SourceContext } from './context.js';
 import { noDialectError, streamCsvDialect } from './csv-dialect.js';
 import { Downloader } from './downloader.js';
 import { readFile, type FileReadContext } from './file-reader.js';
+import { obtainFile, streamsFrom } from './local-file.js';
 import { oldestFirst, streamFiles } from './files.js';
 import { ProgressDisplay } from './progress.js';
 import { mayBeEmpty } from './rows-sample.js';
@@ -68,7 +69,8 @@ export async function readFileStream(
   const downloader = new Downloader(toRead, {
     download: (object, index) => staging.download(bucket, object, batchStagedPath(staging.dir, sequence, index, object.key)),
     sizeOf: (object) => object.size,
-    prefetch: (object) => object.size <= batchBytes,
+    // A text file streamed into DuckDB is not staged at all: it is read alone, when its turn comes.
+    prefetch: (object) => object.size <= batchBytes && !streamsFrom(stream, plan.catalogColumns.size, object),
     concurrency: downloadConcurrency,
     budgetBytes: 2 * batchBytes,
   });
@@ -115,7 +117,8 @@ export async function readFileStream(
       if (next.prepared === undefined) {
         // Too large for a batch: staged now, when its turn has come.
         await flush();
-        const staged = await staging.download(bucket, object);
+        // The one place a large file's local copy (or its FIFO, for a text file) is obtained.
+        const staged = await obtainFile(context, stream, plan.catalogColumns.size, object);
         held.add(staged);
         await readAlone(staged);
         continue;

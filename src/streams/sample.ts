@@ -225,6 +225,8 @@ export async function engineCall<T>(staged: StagedFile, format: FileFormat, work
   } catch (error) {
     // stdout closed while DuckDB's records were forwarded: not the file's fault.
     if (error instanceof OutputClosedError) throw error;
+    // Already said for a person (a streamed file's S3 read that failed, say): not DuckDB's to reword.
+    if (error instanceof ConnectorError) throw error;
     const url = s3Url(staged.bucket, staged.object.key);
     // DuckDB quotes whole rows ("Original Line: ..."); rows may hold personal data, so no line of it runs long.
     const detail = (error instanceof Error ? error.message : String(error))

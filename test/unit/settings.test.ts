@@ -26,6 +26,9 @@ describe('readSettings', () => {
       duckdbThreads: 2,
       duckdbMemoryLimit: '1GB',
       duckdbMaxSpill: '10GB',
+      streamMinBytes: 8388608,
+      partBytes: 8388608,
+      partsInFlight: 4,
     });
   });
 
