@@ -1,9 +1,12 @@
-import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sqlString, sqlStringList } from './sql.js';
 import { settings } from '../settings.js';
 import { onInterrupt } from '../protocol/interrupt.js';
+import { requireCjs } from '../cjs-require.js';
+
+const duckdb = requireCjs('@duckdb/node-api') as typeof import('@duckdb/node-api');
 
 export type Row = Record<string, unknown>;
 
@@ -36,7 +39,7 @@ export class Engine {
     const { threads, memoryLimit, maxSpill } = engineLimits();
     const spillDir = join(stagingDir, '.duckdb-spill');
     mkdirSync(spillDir, { recursive: true, mode: 0o700 });
-    const instance = await DuckDBInstance.create(':memory:', {
+    const instance = await duckdb.DuckDBInstance.create(':memory:', {
       threads,
       memory_limit: memoryLimit,
       autoload_known_extensions: 'false',

@@ -1,9 +1,12 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { createS3Client } from './client.js';
 import { mapAwsError, type AwsErrorContext } from './errors.js';
 import { readObjectBytes } from './object-reader.js';
 import type { S3Object, S3Settings, SecretSink } from './settings.js';
+import { requireCjs } from '../cjs-require.js';
+
+const sdk = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 
 /** What one GetObject answered, before its body is read. */
 export interface ObjectResponse {
@@ -39,7 +42,7 @@ export class Bucket {
       try {
         this.requests++;
         page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: continuationToken, MaxKeys: pageSize }),
+          new sdk.ListObjectsV2Command({ Bucket: this.name, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: continuationToken, MaxKeys: pageSize }),
         );
       } catch (error) {
         throw mapAwsError(error, this.context({ operation: 'list', prefix }));
@@ -77,7 +80,7 @@ export class Bucket {
     try {
       this.requests++;
       response = await this.client.send(
-        new GetObjectCommand({
+        new sdk.GetObjectCommand({
           Bucket: this.name,
           Key: key,
           Range: range === undefined ? undefined : `bytes=${range.start}-${range.end ?? ''}`,
