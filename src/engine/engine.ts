@@ -10,7 +10,7 @@ const duckdb = requireCjs('@duckdb/node-api') as typeof import('@duckdb/node-api
 
 export type Row = Record<string, unknown>;
 
-/** DuckDB settings for a 2-core container; override with SOURCE_S3_DUCKDB_THREADS / SOURCE_S3_DUCKDB_MEMORY_LIMIT. */
+/** DuckDB settings (one thread, 1 GB; see settings.ts for why); override with SOURCE_S3_DUCKDB_THREADS / SOURCE_S3_DUCKDB_MEMORY_LIMIT. */
 export function engineLimits(): { threads: string; memoryLimit: string; maxSpill: string } {
   const { duckdbThreads, duckdbMemoryLimit, duckdbMaxSpill } = settings();
   return { threads: String(duckdbThreads), memoryLimit: duckdbMemoryLimit, maxSpill: duckdbMaxSpill };

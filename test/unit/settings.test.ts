@@ -20,7 +20,7 @@ describe('readSettings', () => {
       queryMaxBytes: 10737418240,
       queryMaxObjects: 10000,
       queryTimeoutSeconds: 3600,
-      duckdbThreads: 2,
+      duckdbThreads: 1,
       duckdbMemoryLimit: '1GB',
       duckdbMaxSpill: '10GB',
     });
