@@ -36,6 +36,14 @@ export class Bucket {
 
   /** Every object under `prefix` (folder markers excluded), page by page (S3 pages hold up to 1,000 keys). */
   async *list(prefix: string, pageSize?: number): AsyncGenerator<S3Object> {
+    for await (const page of this.listPages(prefix, pageSize)) yield* page;
+  }
+
+  /**
+   * The objects under `prefix`, one array per ListObjectsV2 page: a caller that has seen enough
+   * stops between pages, and no further page is requested.
+   */
+  async *listPages(prefix: string, pageSize?: number): AsyncGenerator<S3Object[]> {
     let continuationToken: string | undefined;
     do {
       let page;
@@ -47,15 +55,17 @@ export class Bucket {
       } catch (error) {
         throw mapAwsError(error, this.context({ operation: 'list', prefix }));
       }
+      const objects: S3Object[] = [];
       for (const entry of page.Contents ?? []) {
         if (entry.Key === undefined || entry.Key.endsWith('/')) continue;
-        yield {
+        objects.push({
           key: entry.Key,
           size: entry.Size ?? 0,
           lastModified: entry.LastModified ?? new Date(0),
           ...(entry.ETag === undefined ? {} : { etag: entry.ETag }),
-        };
+        });
       }
+      yield objects;
       continuationToken = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (continuationToken !== undefined);
   }
