@@ -10,10 +10,16 @@ const duckdb = requireCjs('@duckdb/node-api') as typeof import('@duckdb/node-api
 
 export type Row = Record<string, unknown>;
 
-/** DuckDB settings (one thread, 1 GB; see settings.ts for why); override with SOURCE_S3_DUCKDB_THREADS / SOURCE_S3_DUCKDB_MEMORY_LIMIT. */
-export function engineLimits(): { threads: string; memoryLimit: string; maxSpill: string } {
-  const { duckdbThreads, duckdbMemoryLimit, duckdbMaxSpill } = settings();
-  return { threads: String(duckdbThreads), memoryLimit: duckdbMemoryLimit, maxSpill: duckdbMaxSpill };
+/** What an engine runs: file streams and their samples, or a model query (in its worker). */
+export type EngineUse = 'files' | 'query';
+
+/**
+ * DuckDB settings: SOURCE_S3_DUCKDB_FILE_THREADS (1) for file streams, SOURCE_S3_DUCKDB_THREADS (2)
+ * for model queries, SOURCE_S3_DUCKDB_MEMORY_LIMIT and SOURCE_S3_DUCKDB_MAX_SPILL for both.
+ */
+export function engineLimits(use: EngineUse = 'files'): { threads: string; memoryLimit: string; maxSpill: string } {
+  const { duckdbThreads, duckdbFileThreads, duckdbMemoryLimit, duckdbMaxSpill } = settings();
+  return { threads: String(use === 'query' ? duckdbThreads : duckdbFileThreads), memoryLimit: duckdbMemoryLimit, maxSpill: duckdbMaxSpill };
 }
 
 /**
@@ -35,8 +41,8 @@ export class Engine {
     this.connection = connection;
   }
 
-  static async create(stagingDir: string): Promise<Engine> {
-    const { threads, memoryLimit, maxSpill } = engineLimits();
+  static async create(stagingDir: string, use: EngineUse = 'files'): Promise<Engine> {
+    const { threads, memoryLimit, maxSpill } = engineLimits(use);
     const spillDir = join(stagingDir, '.duckdb-spill');
     mkdirSync(spillDir, { recursive: true, mode: 0o700 });
     const instance = await duckdb.DuckDBInstance.create(':memory:', {

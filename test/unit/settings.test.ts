@@ -20,7 +20,8 @@ describe('readSettings', () => {
       queryMaxBytes: 10737418240,
       queryMaxObjects: 10000,
       queryTimeoutSeconds: 3600,
-      duckdbThreads: 1,
+      duckdbThreads: 2,
+      duckdbFileThreads: 1,
       duckdbMemoryLimit: '1GB',
       duckdbMaxSpill: '10GB',
     });
