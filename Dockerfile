@@ -16,7 +16,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json spec.json ./
 COPY schemas ./schemas
-COPY scripts/generate-types.mjs ./scripts/generate-types.mjs
+COPY scripts/generate-types.mjs scripts/generate-validators.mjs ./scripts/
 COPY src ./src
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund \

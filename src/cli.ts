@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
 
 export type Invocation =
   | { command: 'version'; version: string }
@@ -26,7 +25,8 @@ export function packageVersion(): string {
 
 const configOption = { type: 'string', describe: 'Path to the config JSON (see `spec`)', demandOption: true, requiresArg: true } as const;
 
-function parser(args: string[]) {
+async function parser(args: string[]) {
+  const { default: yargs } = await import('yargs');
   return yargs(args)
     .scriptName('source-s3')
     .usage('$0 <command> [options]\n\nAirbyte source for Amazon S3 and S3-compatible stores. Prints Airbyte protocol messages on stdout.')
@@ -58,11 +58,56 @@ function parser(args: string[]) {
     });
 }
 
+/** The options each protocol command takes, and which of them it requires. */
+const PROTOCOL_OPTIONS: Record<string, { allowed: string[]; required: string[] }> = {
+  spec: { allowed: [], required: [] },
+  check: { allowed: ['config'], required: ['config'] },
+  discover: { allowed: ['config'], required: ['config'] },
+  read: { allowed: ['config', 'catalog', 'state'], required: ['config', 'catalog'] },
+};
+
+/**
+ * The command lines orchestrators send (`read --config C --catalog K --state S`), parsed
+ * without yargs: loading it cost ~60 ms of every start. Anything else (help, version, query,
+ * a typo, an option repeated, unknown or without a value) is left to yargs, which answers
+ * it as before.
+ */
+export function simpleInvocation(args: string[]): Invocation | undefined {
+  const [command, ...rest] = args;
+  const options = command === undefined ? undefined : PROTOCOL_OPTIONS[command];
+  if (options === undefined) return undefined;
+  const values = new Map<string, string>();
+  for (let i = 0; i < rest.length; i++) {
+    const option = /^--([a-z]+)(?:=(.*))?$/s.exec(rest[i]!);
+    if (option === null || !options.allowed.includes(option[1]!) || values.has(option[1]!)) return undefined;
+    const value = option[2] ?? rest[++i];
+    if (value === undefined || value === '' || value.startsWith('-')) return undefined;
+    values.set(option[1]!, value);
+  }
+  if (options.required.some((name) => !values.has(name))) return undefined;
+  const config = values.get('config')!;
+  const state = values.get('state');
+  switch (command) {
+    case 'check':
+    case 'discover':
+      return { command, config };
+    case 'read':
+      return { command, config, catalog: values.get('catalog')!, ...(state === undefined ? {} : { state }) };
+    default:
+      return { command: 'spec' };
+  }
+}
+
 /** Parses argv; returns undefined when yargs handled it itself (--help). */
 const COMMANDS = ['spec', 'check', 'discover', 'read', 'query'];
 
 export async function parseInvocation(args: string[], printHelp: (text: string) => void): Promise<Invocation | undefined> {
-  const instance = parser(args);
+  return simpleInvocation(args) ?? parseWithYargs(args, printHelp);
+}
+
+/** Every command line, the way yargs reads it (help, version and usage errors included). */
+export async function parseWithYargs(args: string[], printHelp: (text: string) => void): Promise<Invocation | undefined> {
+  const instance = await parser(args);
   const first = args[0];
   if (first !== undefined && !first.startsWith('-') && !COMMANDS.includes(first)) {
     throw new UsageError(`Unknown command "${first}". Commands: ${COMMANDS.join(', ')}.`, await instance.getHelp());

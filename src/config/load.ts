@@ -9,7 +9,7 @@ import type { ResolvedConfig } from './resolved.js';
 import { collectSecretValues } from './schema-walk.js';
 import { configSchema } from './spec.js';
 import { unknownFields } from './unknown-fields.js';
-import { compileConfigValidator } from './validate.js';
+import { specConfigValidator } from './validate.js';
 
 let validator: ((config: unknown) => string[]) | undefined;
 
@@ -25,7 +25,7 @@ export async function loadConfig(path: string, redactor: SecretRedactor): Promis
 export function validateConfig(raw: unknown, redactor: SecretRedactor): { config: ResolvedConfig; warnings: string[] } {
   const schema = configSchema();
   for (const secret of collectSecretValues(schema, raw)) redactor.add(secret);
-  validator ??= compileConfigValidator(schema);
+  validator ??= specConfigValidator(schema);
   // NUL characters first and alone: the other checks may quote the values they judge.
   const nulProblems = nulCharacterProblems(raw);
   const problems = nulProblems.length > 0 ? nulProblems : [...validator(raw), ...semanticProblems(raw), ...unknownFields(schema, raw).problems];

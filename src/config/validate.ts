@@ -1,6 +1,8 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { Ajv, ErrorObject, Options, ValidateFunction } from 'ajv';
 import type { JsonSchema } from './spec.js';
 import { oneOfDiscriminator, withDiscriminators } from './schema-walk.js';
+import { requireCjs } from '../cjs-require.js';
+import { precompiledValidators, type StringFormats } from '../precompiled-validators.js';
 
 /** Keywords Airbyte adds to specs; annotations only. */
 const AIRBYTE_KEYWORDS = ['airbyte_secret', 'airbyte_hidden', 'order', 'pattern_descriptor', 'always_show', 'group'];
@@ -19,18 +21,34 @@ function isRealDate(text: string): boolean {
   return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
-export function createAjv(): Ajv {
-  const ajv = new Ajv({ allErrors: true, discriminator: true, verbose: true, strict: true, strictTypes: false });
+/** The string formats config fields use. */
+export const CONFIG_FORMATS: StringFormats = {
+  'date-time': isValidDateTime,
+  date: (text: string) => /^\d{4}-\d{2}-\d{2}$/.test(text) && isRealDate(text),
+  uri: (text: string) => URL.canParse(text),
+};
+
+/** `extra` lets the build ask for standalone code (scripts/generate-validators.mjs). */
+export function createAjv(extra: Options = {}): Ajv {
+  const { Ajv } = requireCjs('ajv') as typeof import('ajv');
+  const ajv = new Ajv({ allErrors: true, discriminator: true, verbose: true, strict: true, strictTypes: false, ...extra });
   ajv.addVocabulary(AIRBYTE_KEYWORDS);
-  ajv.addFormat('date-time', isValidDateTime);
-  ajv.addFormat('date', (text: string) => /^\d{4}-\d{2}-\d{2}$/.test(text) && isRealDate(text));
-  ajv.addFormat('uri', (text: string) => URL.canParse(text));
+  for (const [name, check] of Object.entries(CONFIG_FORMATS)) ajv.addFormat(name, check);
   return ajv;
 }
 
 /** Compiles a spec's connectionSpecification into a validator that reports one readable line per violation. */
 export function compileConfigValidator(schema: JsonSchema): (config: unknown) => string[] {
-  const validate: ValidateFunction = createAjv().compile(withDiscriminators(schema));
+  return reportingValidator(createAjv().compile(withDiscriminators(schema)));
+}
+
+/** The validator of the connector's own spec (`schema`): the one built with the package, else compiled now. */
+export function specConfigValidator(schema: JsonSchema): (config: unknown) => string[] {
+  const built = precompiledValidators('config', CONFIG_FORMATS)?.config;
+  return built === undefined ? compileConfigValidator(schema) : reportingValidator(built);
+}
+
+function reportingValidator(validate: ValidateFunction): (config: unknown) => string[] {
   return (config: unknown) => {
     if (validate(config)) return [];
     const lines: string[] = [];

@@ -1,16 +1,25 @@
-import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance, DuckDBPreparedStatement } from '@duckdb/node-api';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { sqlString, sqlStringList } from './sql.js';
 import { settings } from '../settings.js';
 import { onInterrupt } from '../protocol/interrupt.js';
+import { requireCjs } from '../cjs-require.js';
+
+const duckdb = requireCjs('@duckdb/node-api') as typeof import('@duckdb/node-api');
 
 export type Row = Record<string, unknown>;
 
-/** DuckDB settings for a 2-core container; override with SOURCE_S3_DUCKDB_THREADS / SOURCE_S3_DUCKDB_MEMORY_LIMIT. */
-export function engineLimits(): { threads: string; memoryLimit: string; maxSpill: string } {
-  const { duckdbThreads, duckdbMemoryLimit, duckdbMaxSpill } = settings();
-  return { threads: String(duckdbThreads), memoryLimit: duckdbMemoryLimit, maxSpill: duckdbMaxSpill };
+/** What an engine runs: file streams and their samples, or a model query (in its worker). */
+export type EngineUse = 'files' | 'query';
+
+/**
+ * DuckDB settings: SOURCE_S3_DUCKDB_FILE_THREADS (1) for file streams, SOURCE_S3_DUCKDB_THREADS (2)
+ * for model queries, SOURCE_S3_DUCKDB_MEMORY_LIMIT and SOURCE_S3_DUCKDB_MAX_SPILL for both.
+ */
+export function engineLimits(use: EngineUse = 'files'): { threads: string; memoryLimit: string; maxSpill: string } {
+  const { duckdbThreads, duckdbFileThreads, duckdbMemoryLimit, duckdbMaxSpill } = settings();
+  return { threads: String(use === 'query' ? duckdbThreads : duckdbFileThreads), memoryLimit: duckdbMemoryLimit, maxSpill: duckdbMaxSpill };
 }
 
 /**
@@ -32,11 +41,11 @@ export class Engine {
     this.connection = connection;
   }
 
-  static async create(stagingDir: string): Promise<Engine> {
-    const { threads, memoryLimit, maxSpill } = engineLimits();
+  static async create(stagingDir: string, use: EngineUse = 'files'): Promise<Engine> {
+    const { threads, memoryLimit, maxSpill } = engineLimits(use);
     const spillDir = join(stagingDir, '.duckdb-spill');
     mkdirSync(spillDir, { recursive: true, mode: 0o700 });
-    const instance = await DuckDBInstance.create(':memory:', {
+    const instance = await duckdb.DuckDBInstance.create(':memory:', {
       threads,
       memory_limit: memoryLimit,
       autoload_known_extensions: 'false',

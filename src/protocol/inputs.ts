@@ -1,24 +1,46 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { Ajv, Options, ValidateFunction } from 'ajv';
 import type { ConfiguredAirbyteCatalog } from '../generated/protocol.js';
 import { configError, ConnectorError } from './errors.js';
 import { isRecord } from './json-object.js';
 import { isEnvelope, normaliseCatalog, normaliseStateMessage } from './lenient-inputs.js';
+import { requireCjs } from '../cjs-require.js';
+import { precompiledValidators } from '../precompiled-validators.js';
 
 let validators: { catalog: ValidateFunction; state: ValidateFunction } | undefined;
 
-/** Validators for the inputs, from the project's protocol schema (src/protocol and dist/protocol sit two levels below the package root). */
+export const PROTOCOL_FORMATS = { uri: (text: string) => URL.canParse(text) };
+
+/** The input validators, by name, as schema ids of protocolAjv. */
+export const INPUT_SCHEMAS = {
+  catalog: 'protocol#/definitions/ConfiguredAirbyteCatalog',
+  state: 'protocol#/definitions/AirbyteStateMessage',
+} as const;
+
+/**
+ * ajv holding the project's protocol schema (src/protocol and dist/protocol sit two levels below
+ * the package root); `extra` lets the build ask for standalone code (scripts/generate-validators.mjs).
+ */
+export function protocolAjv(extra: Options = {}): Ajv {
+  const schema = JSON.parse(readFileSync(new URL('../../schemas/airbyte_protocol.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const { Ajv } = requireCjs('ajv') as typeof import('ajv');
+  const ajv = new Ajv({ strict: false, allErrors: true, ...extra });
+  for (const [name, check] of Object.entries(PROTOCOL_FORMATS)) ajv.addFormat(name, check);
+  ajv.addSchema(schema, 'protocol');
+  return ajv;
+}
+
+/** Validators for the inputs: the ones built with the package, else compiled now. */
 function inputValidators(): { catalog: ValidateFunction; state: ValidateFunction } {
   if (validators === undefined) {
-    const schema = JSON.parse(readFileSync(new URL('../../schemas/airbyte_protocol.schema.json', import.meta.url), 'utf8')) as Record<string, unknown>;
-    const ajv = new Ajv({ strict: false, allErrors: true });
-    ajv.addFormat('uri', (text: string) => URL.canParse(text));
-    ajv.addSchema(schema, 'protocol');
-    validators = {
-      catalog: ajv.getSchema('protocol#/definitions/ConfiguredAirbyteCatalog')!,
-      state: ajv.getSchema('protocol#/definitions/AirbyteStateMessage')!,
-    };
+    const built = precompiledValidators('protocol', PROTOCOL_FORMATS);
+    if (built?.catalog !== undefined && built.state !== undefined) {
+      validators = { catalog: built.catalog, state: built.state };
+    } else {
+      const ajv = protocolAjv();
+      validators = { catalog: ajv.getSchema(INPUT_SCHEMAS.catalog)!, state: ajv.getSchema(INPUT_SCHEMAS.state)! };
+    }
   }
   return validators;
 }

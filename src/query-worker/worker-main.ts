@@ -20,7 +20,7 @@ process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 
 let engine: Engine;
 try {
-  engine = await Engine.create(process.cwd());
+  engine = await Engine.create(process.cwd(), 'query');
 } catch (error) {
   send({ ready: false, error: error instanceof Error ? error.message : String(error) });
   process.exit(1);

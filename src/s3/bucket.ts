@@ -1,9 +1,12 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { createS3Client } from './client.js';
 import { mapAwsError, type AwsErrorContext } from './errors.js';
 import { readObjectBytes } from './object-reader.js';
 import type { S3Object, S3Settings, SecretSink } from './settings.js';
+import { requireCjs } from '../cjs-require.js';
+
+const sdk = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 
 /** What one GetObject answered, before its body is read. */
 export interface ObjectResponse {
@@ -33,26 +36,36 @@ export class Bucket {
 
   /** Every object under `prefix` (folder markers excluded), page by page (S3 pages hold up to 1,000 keys). */
   async *list(prefix: string, pageSize?: number): AsyncGenerator<S3Object> {
+    for await (const page of this.listPages(prefix, pageSize)) yield* page;
+  }
+
+  /**
+   * The objects under `prefix`, one array per ListObjectsV2 page: a caller that has seen enough
+   * stops between pages, and no further page is requested.
+   */
+  async *listPages(prefix: string, pageSize?: number): AsyncGenerator<S3Object[]> {
     let continuationToken: string | undefined;
     do {
       let page;
       try {
         this.requests++;
         page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.name, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: continuationToken, MaxKeys: pageSize }),
+          new sdk.ListObjectsV2Command({ Bucket: this.name, Prefix: prefix === '' ? undefined : prefix, ContinuationToken: continuationToken, MaxKeys: pageSize }),
         );
       } catch (error) {
         throw mapAwsError(error, this.context({ operation: 'list', prefix }));
       }
+      const objects: S3Object[] = [];
       for (const entry of page.Contents ?? []) {
         if (entry.Key === undefined || entry.Key.endsWith('/')) continue;
-        yield {
+        objects.push({
           key: entry.Key,
           size: entry.Size ?? 0,
           lastModified: entry.LastModified ?? new Date(0),
           ...(entry.ETag === undefined ? {} : { etag: entry.ETag }),
-        };
+        });
       }
+      yield objects;
       continuationToken = page.IsTruncated === true ? page.NextContinuationToken : undefined;
     } while (continuationToken !== undefined);
   }
@@ -77,7 +90,7 @@ export class Bucket {
     try {
       this.requests++;
       response = await this.client.send(
-        new GetObjectCommand({
+        new sdk.GetObjectCommand({
           Bucket: this.name,
           Key: key,
           Range: range === undefined ? undefined : `bytes=${range.start}-${range.end ?? ''}`,

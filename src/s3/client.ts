@@ -1,8 +1,11 @@
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { credentialProvider } from './credentials.js';
 import type { S3Settings, SecretSink } from './settings.js';
 import { settings } from '../settings.js';
 import { s3Timeouts } from './timeouts.js';
+import { requireCjs } from '../cjs-require.js';
+
+const sdk = requireCjs('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 
 /** Attempts per request (first try + retries with exponential backoff); SOURCE_S3_MAX_ATTEMPTS overrides. */
 export function maxAttempts(): number {
@@ -44,5 +47,5 @@ export function createS3Client(settings: S3Settings, secrets: SecretSink): S3Cli
   } else {
     options.credentials = provider;
   }
-  return new S3Client(options);
+  return new sdk.S3Client(options);
 }

@@ -1,8 +1,7 @@
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import type { IAMRoleAssumeRoleWithExternalID } from '../generated/config.js';
 import { mapAwsError } from './errors.js';
 import type { S3Settings, SecretSink } from './settings.js';
+import { requireCjs } from '../cjs-require.js';
 
 export interface AwsCredentialIdentity {
   accessKeyId: string;
@@ -35,7 +34,9 @@ export function credentialProvider(settings: S3Settings, secrets: SecretSink): A
   }
 }
 
+// STS and the credential chain load only for the auth modes that use them (~50 ms at start-up otherwise).
 function defaultChain(): AwsCredentialIdentityProvider {
+  const { fromNodeProviderChain } = requireCjs('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers');
   return fromNodeProviderChain();
 }
 
@@ -57,6 +58,7 @@ function assumeRoleProvider(credentials: IAMRoleAssumeRoleWithExternalID, region
     credentials.aws_access_key_id !== undefined && credentials.aws_access_key_id !== ''
       ? { accessKeyId: credentials.aws_access_key_id, secretAccessKey: credentials.aws_secret_access_key ?? '' }
       : reportingSecrets(defaultChain(), secrets);
+  const { AssumeRoleCommand, STSClient } = requireCjs('@aws-sdk/client-sts') as typeof import('@aws-sdk/client-sts');
   const sts = new STSClient({ region, credentials: base, maxAttempts: 3 });
   const sessionName = credentials.role_session_name ?? `source-s3-${Date.now()}`;
   return async (): Promise<AwsCredentialIdentity> => {

@@ -2,7 +2,7 @@ import type { FileStreamConfig, QueryStreamConfig, StreamConfig } from '../confi
 import { ConnectorError, configError } from '../protocol/errors.js';
 import type { SourceContext } from './context.js';
 import { FILE_EXTENSIONS } from '../config/resolve.js';
-import { s3Url, streamFiles, streamMatcher } from './files.js';
+import { s3Url, streamFilePages, streamMatcher } from './files.js';
 import { describeQuery, prepareQuery } from './query-stream.js';
 import { describeSample, engineCall, firstRows } from './sample.js';
 import { allFilesEmptyError, sampleCandidates, stageNewestWithRows } from './rows-sample.js';
@@ -56,16 +56,19 @@ async function checkQueryStream(context: SourceContext, stream: QueryStreamConfi
   };
 }
 
-/** Keys listed to look for files of another type before check gives up looking: the rest is not listed. */
-const TYPE_SCAN_LIMIT = 10_000;
 const OTHER_TYPES_SHOWN = 3;
 
 async function checkFileStream(context: SourceContext, stream: FileStreamConfig): Promise<StreamCheck> {
   const { config, bucket, staging, engine } = context;
+  // Listing stops with the first page that holds a matching file (up to 1,000 keys): check proves
+  // the stream can be read, and a prefix of 100,000 objects then costs one request, not a hundred.
+  // That page's matches are the sample: the newest of them with rows is parsed, and files of
+  // another type among them are refused. Pages without a match are listed on, so a stream whose
+  // files sort late is not reported empty.
   const matching: S3Object[] = [];
-  for await (const object of streamFiles(bucket, config.pathPrefix, stream, config.startDate)) {
-    matching.push(object);
-    if (matching.length >= TYPE_SCAN_LIMIT) break;
+  for await (const page of streamFilePages(bucket, config.pathPrefix, stream, config.startDate)) {
+    matching.push(...page);
+    if (matching.length > 0) break;
   }
   if (matching.length === 0) throw await noFilesError(context, stream);
   refuseOtherFileTypes(context, stream, matching);

@@ -10,11 +10,23 @@ export async function* streamFiles(
   stream: FileStreamConfig,
   startDate: Date | undefined,
 ): AsyncGenerator<S3Object> {
+  for await (const page of streamFilePages(bucket, pathPrefix, stream, startDate)) yield* page;
+}
+
+/**
+ * The same objects, one array per listing page (empty when a page holds none of them), for
+ * callers that stop listing as soon as they have enough. start_date cannot narrow the listing
+ * itself: S3 lists by key, never by date, so every key under the globs' shared folder is listed.
+ */
+export async function* streamFilePages(
+  bucket: Bucket,
+  pathPrefix: string,
+  stream: FileStreamConfig,
+  startDate: Date | undefined,
+): AsyncGenerator<S3Object[]> {
   const matcher = streamMatcher(pathPrefix, stream);
-  for await (const object of bucket.list(matcher.listPrefix)) {
-    if (!matcher.matches(object.key)) continue;
-    if (startDate !== undefined && object.lastModified < startDate) continue;
-    yield object;
+  for await (const page of bucket.listPages(matcher.listPrefix)) {
+    yield page.filter((object) => matcher.matches(object.key) && (startDate === undefined || object.lastModified >= startDate));
   }
 }
 

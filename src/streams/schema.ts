@@ -8,7 +8,8 @@ import type { SourceContext } from './context.js';
 import { streamFiles } from './files.js';
 import { csvFileColumns, decideCsvDialect } from './csv-dialect.js';
 import { describeSample, stageSample, type ColumnInfo, type FileSample } from './sample.js';
-import { MAX_BLANK_SAMPLES, sampleCandidates, stageNewestWithRows } from './rows-sample.js';
+import { MAX_BLANK_SAMPLES, stageNewestWithRows } from './rows-sample.js';
+import { newestCandidates } from './newest-files.js';
 import { settings } from '../settings.js';
 
 export const FILE_URL_COLUMN = '_ab_source_file_url';
@@ -47,18 +48,18 @@ export function newestFirst(objects: S3Object[]): S3Object[] {
 export async function inferFileStreamSchema(context: SourceContext, stream: FileStreamConfig, limiter: Limiter): Promise<InferredSchema> {
   const { config, bucket, staging, engine } = context;
   const format = stream.format;
-  const objects: S3Object[] = [];
-  for await (const object of streamFiles(bucket, config.pathPrefix, stream, config.startDate)) objects.push(object);
-  // Empty files (zero bytes, or only white space) have no rows and no columns: the next newest files are sampled instead.
-  const candidates = sampleCandidates(objects, format);
   const wanted = schemaSampleFiles();
+  // Empty files (zero bytes, or only white space) have no rows and no columns: the next newest files are sampled instead.
+  // No more candidates than sampling can look at are kept: `wanted` with rows, past up to MAX_BLANK_SAMPLES blank ones
+  // (a batch may overshoot by `wanted`).
+  const { candidates, listed: fileCount } = await newestCandidates(streamFiles(bucket, config.pathPrefix, stream, config.startDate), format, 2 * wanted + MAX_BLANK_SAMPLES);
   const perFile: { name: string; type: DuckType }[][] = [];
   const sampledFiles: string[] = [];
   const failed = (error: unknown) => (error instanceof ConnectorError ? error.withStream(stream.name) : error);
 
   // The newest file with rows first: a CSV stream's dialect comes from it, and is pinned for every other sample.
   const first = await limiter.run(() => stageNewestWithRows(context, candidates, format, { rows: false }));
-  if (first.found === undefined) return { columns: [], jsonSchema: streamJsonSchema([]), fileCount: objects.length, sampledFiles };
+  if (first.found === undefined) return { columns: [], jsonSchema: streamJsonSchema([]), fileCount, sampledFiles };
   let dialect: CsvDialect | undefined;
   try {
     if (format.filetype === 'csv') dialect = await decideCsvDialect(engine, first.found.sample.staged, format);
@@ -105,7 +106,7 @@ export async function inferFileStreamSchema(context: SourceContext, stream: File
   }
 
   const columns = perFile.reduce((merged, fileColumns) => mergeFields(merged, fileColumns), [] as { name: string; type: DuckType }[]);
-  return { columns, jsonSchema: streamJsonSchema(columns), fileCount: objects.length, sampledFiles };
+  return { columns, jsonSchema: streamJsonSchema(columns), fileCount, sampledFiles };
 }
 
 function parseColumnType(text: string, streamName: string, column: string): DuckType {

@@ -35,8 +35,20 @@ describe('the sandboxed engine', () => {
     expect(await sandbox.engine.setting('enable_external_access')).toBe(false);
     expect(await sandbox.engine.setting('lock_configuration')).toBe(true);
     expect(await sandbox.engine.setting('autoinstall_known_extensions')).toBe(false);
-    expect(await sandbox.engine.setting('threads')).toBe('2');
+    // File streams read with one thread (flat memory); model queries get two (see settings.ts).
+    expect(await sandbox.engine.setting('threads')).toBe('1');
     expect(String(await sandbox.engine.setting('max_temp_directory_size'))).toMatch(/^(10\.0 GB|9\.3 GiB)$/);
+  });
+
+  it("gives a model query's engine SOURCE_S3_DUCKDB_THREADS (2), sandboxed the same", async () => {
+    const query = await Engine.create(sandbox.dir, 'query');
+    try {
+      expect(await query.setting('threads')).toBe('2');
+      expect(await query.setting('enable_external_access')).toBe(false);
+      expect(await query.setting('lock_configuration')).toBe(true);
+    } finally {
+      await query.close();
+    }
   });
 
   it('reads a file whose name holds quotes, through quoted SQL', async () => {

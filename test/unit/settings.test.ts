@@ -24,6 +24,7 @@ describe('readSettings', () => {
       queryMaxObjects: 10000,
       queryTimeoutSeconds: 3600,
       duckdbThreads: 2,
+      duckdbFileThreads: 1,
       duckdbMemoryLimit: '1GB',
       duckdbMaxSpill: '10GB',
       streamMinBytes: 8388608,
