@@ -113,8 +113,9 @@ export class StagingArea {
    * read by random access. No content check: that needs the bytes in order (and Parquet is never
    * compressed as a whole, nor blank).
    */
-  async downloadInParts(bucket: Bucket, object: S3Object, options: PartOptions): Promise<StagedFile> {
-    const path = this.localPath(object.key);
+  async downloadInParts(bucket: Bucket, object: S3Object, options: PartOptions, at?: string): Promise<StagedFile> {
+    const path = at ?? this.localPath(object.key);
+    if (at !== undefined) await mkdir(dirname(at), { recursive: true, mode: 0o700 });
     try {
       const bytes = await downloadObjectInParts(bucket, object, path, options);
       return { path, bucket: bucket.name, object, bytesFetched: bytes, complete: true, blank: false };

@@ -21,10 +21,8 @@ import { stageSample } from './sample.js';
 export async function obtainFile(context: SourceContext, stream: FileStreamConfig, catalogColumns: number, object: S3Object): Promise<StagedFile> {
   const { bucket, staging, engine } = context;
   const format = stream.format;
-  const { streamMinBytes, partBytes, partsInFlight } = settings();
-  if (format.filetype === 'parquet') {
-    return object.size > partBytes ? staging.downloadInParts(bucket, object, { partBytes, inFlight: partsInFlight }) : staging.download(bucket, object);
-  }
+  const { streamMinBytes } = settings();
+  if (format.filetype === 'parquet') return stageWhole(context, stream, object);
   if (!streamsFrom(stream, catalogColumns, object, streamMinBytes)) return staging.download(bucket, object);
   const head = (await stageSample(bucket, staging, engine, object, format)).staged;
   // A file that fits its sample, or whose first megabyte is blank (maybe all of it is: no rows), is
@@ -34,6 +32,17 @@ export async function obtainFile(context: SourceContext, stream: FileStreamConfi
     return staging.download(bucket, object);
   }
   return staging.streamed(bucket, object, head);
+}
+
+/**
+ * Stages the whole object (at `at`, when given): a Parquet object larger than SOURCE_S3_PART_BYTES
+ * with concurrent ranged GETs, anything else with one GET.
+ */
+export function stageWhole(context: SourceContext, stream: FileStreamConfig, object: S3Object, at?: string): Promise<StagedFile> {
+  const { bucket, staging } = context;
+  const { partBytes, partsInFlight } = settings();
+  if (stream.format.filetype === 'parquet' && object.size > partBytes) return staging.downloadInParts(bucket, object, { partBytes, inFlight: partsInFlight }, at);
+  return staging.download(bucket, object, at);
 }
 
 /** Whether `obtainFile` streams the object (a text file from SOURCE_S3_STREAM_MIN_BYTES up) rather than staging it. */

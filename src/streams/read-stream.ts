@@ -12,7 +12,7 @@ import type { SourceContext } from './context.js';
 import { noDialectError, streamCsvDialect } from './csv-dialect.js';
 import { Downloader } from './downloader.js';
 import { readFile, type FileReadContext } from './file-reader.js';
-import { obtainFile, streamsFrom } from './local-file.js';
+import { obtainFile, stageWhole, streamsFrom } from './local-file.js';
 import { oldestFirst, streamFiles } from './files.js';
 import { ProgressDisplay } from './progress.js';
 import { mayBeEmpty } from './rows-sample.js';
@@ -67,7 +67,7 @@ export async function readFileStream(
   // Files up to a batch's size are fetched ahead, within twice that many bytes staged and unread;
   // a larger file is obtained when its turn comes.
   const downloader = new Downloader(toRead, {
-    download: (object, index) => staging.download(bucket, object, batchStagedPath(staging.dir, sequence, index, object.key)),
+    download: (object, index) => stageWhole(context, stream, object, batchStagedPath(staging.dir, sequence, index, object.key)),
     sizeOf: (object) => object.size,
     // A text file streamed into DuckDB is not staged at all: it is read alone, when its turn comes.
     prefetch: (object) => object.size <= batchBytes && !streamsFrom(stream, plan.catalogColumns.size, object),
