@@ -67,6 +67,9 @@ const SETTINGS = {
   discoveryConcurrency: wholeNumber('SOURCE_S3_DISCOVERY_CONCURRENCY', 1, 4, 'files', 64),
   checkpointRecords: wholeNumber('SOURCE_S3_CHECKPOINT_RECORDS', 1, 10_000, 'records'),
   historyMax: wholeNumber('SOURCE_S3_HISTORY_MAX', 1, 10_000, 'files'),
+  // State (issue 12): files remembered within this window of the newest synced one; STATE at least this often.
+  historyWindowSeconds: wholeNumber('SOURCE_S3_HISTORY_WINDOW_SECONDS', 0, 3 * 24 * 3600, 'seconds'),
+  checkpointSeconds: wholeNumber('SOURCE_S3_CHECKPOINT_SECONDS', 0, 60, 'seconds'),
   queryMaxBytes: wholeNumber('SOURCE_S3_QUERY_MAX_BYTES', 1, 10 * 2 ** 30, 'bytes'),
   queryMaxObjects: wholeNumber('SOURCE_S3_QUERY_MAX_OBJECTS', 1, 10_000, 'objects'),
   queryTimeoutSeconds: wholeNumber('SOURCE_S3_QUERY_TIMEOUT_SECONDS', 1, 3600, 'seconds'),

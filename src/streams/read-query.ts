@@ -3,11 +3,12 @@ import { columnValue, recordSelectSql, type RecordColumn } from '../engine/recor
 import type { ConfiguredAirbyteStream } from '../generated/protocol.js';
 import { configError } from '../protocol/errors.js';
 import type { LineForwarder } from '../protocol/forwarder.js';
-import { estimateMessage, streamStateMessage, streamStatusMessage } from '../protocol/messages.js';
+import { estimateMessage, streamStatusMessage } from '../protocol/messages.js';
 import type { OutputWriter } from '../protocol/output.js';
 import type { SourceContext } from './context.js';
 import { applyColumnCursor, atOrAfter, canResumeByValue, cursorOrder, cursorValueOfLine, resumeValueFits } from './cursor.js';
 import { exportRecords } from './export.js';
+import { StateCheckpoints } from './checkpoints.js';
 import { describeQuery, outputReader, prepareQuery, queryCall, type PreparedQuery } from './query-stream.js';
 import { checkpointEvery, planStream, type StreamPlan } from './read-stream.js';
 import { FILE_LAST_MODIFIED_COLUMN } from './schema.js';
@@ -89,6 +90,7 @@ async function runPreparedQuery(
 
   let records = 0;
   let checkpointed = 0;
+  const checkpoints = new StateCheckpoints(out, stream.name);
   const select = recordSelectSql({
     stream: stream.name,
     reader,
@@ -105,11 +107,10 @@ async function runPreparedQuery(
       // last one's value has been emitted, so a resumed sync reads from that value on (rows at it come again).
       checkpoint: async (lines, lastLine) => {
         if (orderBy !== undefined) state.resumeFrom = cursorValueOfLine(lastLine, plan.cursorColumn!) ?? state.resumeFrom;
-        await out.write(streamStateMessage(stream.name, state.toBlob(false), { records: lines - checkpointed }));
-        checkpointed = lines;
+        if (await checkpoints.offer(false, () => state.toBlob(false), { records: lines - checkpointed })) checkpointed = lines;
       },
     }),
   );
   records = result.lines - checkpointed;
-  await out.write(streamStateMessage(stream.name, state.toBlob(true), { records }));
+  await checkpoints.offer(true, () => state.toBlob(true), { records });
 }

@@ -8,7 +8,7 @@ import { parseDuckType, schemaShape, type DuckType, type JsonSchema } from '../e
 import type { ConfiguredAirbyteStream } from '../generated/protocol.js';
 import { ConnectorError, configError } from '../protocol/errors.js';
 import type { LineForwarder } from '../protocol/forwarder.js';
-import { estimateMessage, streamStateMessage, streamStatusMessage } from '../protocol/messages.js';
+import { estimateMessage, streamStatusMessage } from '../protocol/messages.js';
 import type { OutputWriter } from '../protocol/output.js';
 import type { S3Object } from '../s3/settings.js';
 import type { StagedFile } from '../s3/staging.js';
@@ -18,6 +18,7 @@ import { exportRecords, PartialExport } from './export.js';
 import { unixLineEndingsCopy } from './line-endings.js';
 import { s3Url, streamFiles } from './files.js';
 import { applyColumnCursor } from './cursor.js';
+import { StateCheckpoints } from './checkpoints.js';
 import { Prefetcher } from './prefetch.js';
 import { ProgressDisplay } from './progress.js';
 import { engineCall, realJsonKeyColumns } from './sample.js';
@@ -26,7 +27,7 @@ import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN } from './schema.js';
 import { stateError, StreamState } from './state.js';
 import { settings } from '../settings.js';
 
-/** Records between two STATE messages inside a file: SOURCE_S3_CHECKPOINT_RECORDS, default 10,000. */
+/** Records between two safe points inside a file (where a STATE may be printed): SOURCE_S3_CHECKPOINT_RECORDS, default 10,000. */
 export function checkpointEvery(): number {
   return settings().checkpointRecords;
 }
@@ -97,8 +98,10 @@ export async function readFileStream(
 
   const dialect = await streamCsvDialect(context, stream, matching, toRead.length > 0);
   const counters = { records: 0, rejected: 0 };
+  // At every safe point; prints a STATE only when due (see StateCheckpoints), always at the end.
+  const checkpoints = new StateCheckpoints(out, plan.name);
   const emitState = async (final: boolean) => {
-    await out.write(streamStateMessage(plan.name, state.toBlob(final), { records: counters.records, rejected: counters.rejected }));
+    if (!(await checkpoints.offer(final, () => state.toBlob(final), counters))) return;
     counters.records = 0;
     counters.rejected = 0;
   };
