@@ -41,6 +41,8 @@ export class StateCheckpoints {
   private lastPrinted: string | undefined;
   /** Size of the last state serialized: what the records rule weighs output against before serializing again. */
   private stateBytesEstimate = 0;
+  /** Safe points offered since the last STATE without printing one: the state has moved on since. */
+  private heldBack = 0;
 
   constructor(
     private readonly out: OutputWriter,
@@ -62,18 +64,43 @@ export class StateCheckpoints {
     const output = this.out.bytesWritten - this.outputAtLastPrint;
     const byTime = this.clock() - this.lastPrintedAt >= this.rules.seconds * 1000;
     const byRecords = stats.records >= this.rules.records && output * STATE_SHARE_OF_OUTPUT >= this.stateBytesEstimate;
-    if (!final && !byTime && !byRecords) return false;
+    if (!final && !byTime && !byRecords) return this.holdBack();
     const state = blob();
     const text = JSON.stringify(state);
     this.stateBytesEstimate = text.length;
     if (!final) {
       if (text === this.lastPrinted && stats.records === 0 && (stats.rejected ?? 0) === 0) return false;
-      if (!byTime && output * STATE_SHARE_OF_OUTPUT < text.length) return false;
+      if (!byTime && output * STATE_SHARE_OF_OUTPUT < text.length) return this.holdBack();
     }
+    await this.print(state, text, stats);
+    return true;
+  }
+
+  /**
+   * The stream failed: prints the state of its last safe point if it was held back, so that the
+   * files finished before the failure are not read again. (Between safe points the state only
+   * gains a pending column cursor, which a resumed sync does not filter by.)
+   */
+  async failed(blob: () => object, stats: { records: number; rejected?: number }): Promise<void> {
+    if (this.heldBack === 0) return;
+    try {
+      const state = blob();
+      await this.print(state, JSON.stringify(state), stats);
+    } catch {
+      // stdout closed, say: the failure being reported is the one that matters.
+    }
+  }
+
+  private holdBack(): false {
+    this.heldBack++;
+    return false;
+  }
+
+  private async print(state: object, text: string, stats: { records: number; rejected?: number }): Promise<void> {
     await this.out.write(streamStateMessage(this.stream, state, stats));
+    this.heldBack = 0;
     this.lastPrinted = text;
     this.lastPrintedAt = this.clock();
     this.outputAtLastPrint = this.out.bytesWritten;
-    return true;
   }
 }

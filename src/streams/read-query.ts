@@ -91,6 +91,8 @@ async function runPreparedQuery(
   let records = 0;
   let checkpointed = 0;
   const checkpoints = new StateCheckpoints(out, stream.name);
+  /** Lines emitted at the last safe point. */
+  let reached = 0;
   const select = recordSelectSql({
     stream: stream.name,
     reader,
@@ -100,17 +102,23 @@ async function runPreparedQuery(
     ...(where === undefined ? {} : { where }),
     ...(orderBy === undefined ? {} : { orderBy }),
   });
-  const result = await queryCall(context, stream.name, () =>
+  const exported = queryCall(context, stream.name, () =>
     exportRecords(prepared.worker, prepared.folder, forwarder, select, {
       checkpointEvery: checkpointEvery(),
       // Safe to resume from: the saved cursor has not moved. Read in cursor order, every row below the
       // last one's value has been emitted, so a resumed sync reads from that value on (rows at it come again).
       checkpoint: async (lines, lastLine) => {
+        reached = lines;
         if (orderBy !== undefined) state.resumeFrom = cursorValueOfLine(lastLine, plan.cursorColumn!) ?? state.resumeFrom;
         if (await checkpoints.offer(false, () => state.toBlob(false), { records: lines - checkpointed })) checkpointed = lines;
       },
     }),
   );
+  // A failure keeps the last safe point reached (a resume value), printed if it was held back.
+  const result = await exported.catch(async (error: unknown) => {
+    await checkpoints.failed(() => state.toBlob(false), { records: reached - checkpointed });
+    throw error;
+  });
   records = result.lines - checkpointed;
   await checkpoints.offer(true, () => state.toBlob(true), { records });
 }

@@ -123,6 +123,10 @@ export async function readFileStream(
       progress.update({ files: 1, bytes: object.size });
       await emitState(false);
     }
+  } catch (error) {
+    // The files finished before the failure stay synced: their state is printed if it was held back.
+    await checkpoints.failed(() => state.toBlob(false), counters);
+    throw error;
   } finally {
     for (const leftover of await prefetcher.leftovers()) await staging.release(leftover);
     progress.finish();
