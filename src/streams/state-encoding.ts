@@ -39,7 +39,9 @@ export function shortVersion(version: string): string {
 export function encodeFiles(files: Iterable<EncodedFile>): { since: string; files: string[] } | undefined {
   const sorted = [...files].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   if (sorted.length === 0) return undefined;
-  const base = Math.floor(Math.min(...sorted.map((file) => file.time)) / 1000) * 1000;
+  let oldest = sorted[0]!.time;
+  for (const file of sorted) if (file.time < oldest) oldest = file.time;
+  const base = Math.floor(oldest / 1000) * 1000;
   let previous = '';
   const encoded = sorted.map((file) => {
     const shared = sharedPrefixLength(previous, file.key);

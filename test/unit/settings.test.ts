@@ -17,6 +17,8 @@ describe('readSettings', () => {
       discoveryConcurrency: 4,
       checkpointRecords: 10000,
       historyMax: 10000,
+      historyWindowSeconds: 259200,
+      checkpointSeconds: 60,
       queryMaxBytes: 10737418240,
       queryMaxObjects: 10000,
       queryTimeoutSeconds: 3600,
