@@ -53,7 +53,7 @@ async function expectEveryStateResumes(config: Schema, catalog: Schema, stdout: 
 }
 
 describe('STATE messages of a sync of many files', () => {
-  it('are few and small: a STATE for records only once the output since the last one is 256 times its size', async () => {
+  it('are few and small: a STATE for records only once the output since the last one is 1,024 times its size', async () => {
     const prefix = folder('many');
     const files = 200;
     for (let start = 0; start < files; start += 25) {
