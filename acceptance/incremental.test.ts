@@ -45,8 +45,9 @@ describe.runIf(section?.tests !== undefined).each(section?.tests ?? [])('increme
     let resumed = 0;
     for (const configured of catalog.streams) {
       const streamCatalog = { streams: [configured] };
-      // Small fixtures hold few records: a STATE after every one gives states to resume from inside files too.
-      const full = await read(test.config_path, streamCatalog, undefined, test.timeout_seconds, { SOURCE_S3_CHECKPOINT_RECORDS: '1' });
+      // Small fixtures hold few records: a safe point after every one, each printed (no minimum time between
+      // STATEs), gives states to resume from inside files too.
+      const full = await read(test.config_path, streamCatalog, undefined, test.timeout_seconds, { SOURCE_S3_CHECKPOINT_RECORDS: '1', SOURCE_S3_CHECKPOINT_SECONDS: '0' });
       expect(full.exitCode, full.stderr).toBe(0);
       const total = recordsOf(full.messages).length;
       const points = checkpoints(full.messages);

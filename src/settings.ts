@@ -72,6 +72,9 @@ const SETTINGS = {
   downloadConcurrency: wholeNumber('SOURCE_S3_DOWNLOAD_CONCURRENCY', 1, 16, 'downloads', 256),
   batchBytes: wholeNumber('SOURCE_S3_BATCH_BYTES', 0, 64 * MiB, 'bytes'),
   batchFiles: wholeNumber('SOURCE_S3_BATCH_FILES', 1, 500, 'files', 10_000),
+  // State (issue 12): files remembered within this window of the newest synced one; STATE at least this often.
+  historyWindowSeconds: wholeNumber('SOURCE_S3_HISTORY_WINDOW_SECONDS', 0, 3 * 24 * 3600, 'seconds'),
+  checkpointSeconds: wholeNumber('SOURCE_S3_CHECKPOINT_SECONDS', 0, 60, 'seconds'),
   queryMaxBytes: wholeNumber('SOURCE_S3_QUERY_MAX_BYTES', 1, 10 * 2 ** 30, 'bytes'),
   queryMaxObjects: wholeNumber('SOURCE_S3_QUERY_MAX_OBJECTS', 1, 10_000, 'objects'),
   queryTimeoutSeconds: wholeNumber('SOURCE_S3_QUERY_TIMEOUT_SECONDS', 1, 3600, 'seconds'),

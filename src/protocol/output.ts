@@ -18,6 +18,8 @@ export class OutputWriter {
   readonly redactor: SecretRedactor;
   private readonly target: Writable | number;
   private sealed = false;
+  /** Bytes written to stdout so far (messages and forwarded lines): what a STATE's size is weighed against. */
+  bytesWritten = 0;
 
   constructor(target: Writable | number = 1, redactor: SecretRedactor = new SecretRedactor()) {
     this.target = target;
@@ -43,6 +45,7 @@ export class OutputWriter {
   writeBytes(buffer: Buffer, start: number, end: number): void {
     if (typeof this.target !== 'number') throw new Error('raw bytes need a file descriptor target');
     if (this.sealed) return;
+    this.bytesWritten += end - start;
     this.closing(() => writeAllSync(this.target as number, buffer, start, end));
   }
 
@@ -64,9 +67,12 @@ export class OutputWriter {
   private async writeLine(line: string): Promise<void> {
     if (typeof this.target === 'number') {
       const fd = this.target;
-      this.closing(() => writeAllSync(fd, Buffer.from(`${line}\n`)));
+      const bytes = Buffer.from(`${line}\n`);
+      this.bytesWritten += bytes.length;
+      this.closing(() => writeAllSync(fd, bytes));
       return;
     }
+    this.bytesWritten += Buffer.byteLength(line) + 1;
     if (!this.target.write(`${line}\n`)) await once(this.target, 'drain');
   }
 }

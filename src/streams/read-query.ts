@@ -3,11 +3,12 @@ import { columnValue, recordSelectSql, type RecordColumn } from '../engine/recor
 import type { ConfiguredAirbyteStream } from '../generated/protocol.js';
 import { configError } from '../protocol/errors.js';
 import type { LineForwarder } from '../protocol/forwarder.js';
-import { estimateMessage, streamStateMessage, streamStatusMessage } from '../protocol/messages.js';
+import { estimateMessage, streamStatusMessage } from '../protocol/messages.js';
 import type { OutputWriter } from '../protocol/output.js';
 import type { SourceContext } from './context.js';
 import { applyColumnCursor, atOrAfter, canResumeByValue, cursorOrder, cursorValueOfLine, resumeValueFits } from './cursor.js';
 import { exportRecords } from './export.js';
+import { StateCheckpoints } from './checkpoints.js';
 import { describeQuery, outputReader, prepareQuery, queryCall, type PreparedQuery } from './query-stream.js';
 import { checkpointEvery, planStream, type StreamPlan } from './stream-plan.js';
 import { FILE_LAST_MODIFIED_COLUMN } from './schema.js';
@@ -89,6 +90,9 @@ async function runPreparedQuery(
 
   let records = 0;
   let checkpointed = 0;
+  const checkpoints = new StateCheckpoints(out, stream.name);
+  /** Lines emitted at the last safe point. */
+  let reached = 0;
   const select = recordSelectSql({
     stream: stream.name,
     reader,
@@ -98,18 +102,23 @@ async function runPreparedQuery(
     ...(where === undefined ? {} : { where }),
     ...(orderBy === undefined ? {} : { orderBy }),
   });
-  const result = await queryCall(context, stream.name, () =>
+  const exported = queryCall(context, stream.name, () =>
     exportRecords(prepared.worker, prepared.folder, forwarder, select, {
       checkpointEvery: checkpointEvery(),
       // Safe to resume from: the saved cursor has not moved. Read in cursor order, every row below the
       // last one's value has been emitted, so a resumed sync reads from that value on (rows at it come again).
       checkpoint: async (lines, lastLine) => {
+        reached = lines;
         if (orderBy !== undefined) state.resumeFrom = cursorValueOfLine(lastLine, plan.cursorColumn!) ?? state.resumeFrom;
-        await out.write(streamStateMessage(stream.name, state.toBlob(false), { records: lines - checkpointed }));
-        checkpointed = lines;
+        if (await checkpoints.offer(false, () => state.toBlob(false), { records: lines - checkpointed })) checkpointed = lines;
       },
     }),
   );
+  // A failure keeps the last safe point reached (a resume value), printed if it was held back.
+  const result = await exported.catch(async (error: unknown) => {
+    await checkpoints.failed(() => state.toBlob(false), { records: reached - checkpointed });
+    throw error;
+  });
   records = result.lines - checkpointed;
-  await out.write(streamStateMessage(stream.name, state.toBlob(true), { records }));
+  await checkpoints.offer(true, () => state.toBlob(true), { records });
 }

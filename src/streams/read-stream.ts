@@ -1,13 +1,14 @@
 import type { FileStreamConfig } from '../config/resolved.js';
 import type { ConfiguredAirbyteStream } from '../generated/protocol.js';
 import type { LineForwarder } from '../protocol/forwarder.js';
-import { estimateMessage, streamStateMessage, streamStatusMessage } from '../protocol/messages.js';
+import { estimateMessage, streamStatusMessage } from '../protocol/messages.js';
 import type { OutputWriter } from '../protocol/output.js';
 import type { S3Object } from '../s3/settings.js';
 import type { StagedFile } from '../s3/staging.js';
 import { settings } from '../settings.js';
 import { batchStagedPath, readBatch, type Batch } from './batch-reader.js';
 import { BatchShapes } from './batch-shape.js';
+import { StateCheckpoints } from './checkpoints.js';
 import type { SourceContext } from './context.js';
 import { noDialectError, streamCsvDialect } from './csv-dialect.js';
 import { Downloader } from './downloader.js';
@@ -55,8 +56,10 @@ export async function readFileStream(
 
   const dialect = await streamCsvDialect(context, stream, matching, toRead.length > 0);
   const counters = { records: 0, rejected: 0 };
+  // At every safe point; prints a STATE only when due (see StateCheckpoints), always at the end.
+  const checkpoints = new StateCheckpoints(out, plan.name);
   const emitState = async (final: boolean) => {
-    await out.write(streamStateMessage(plan.name, state.toBlob(final), { records: counters.records, rejected: counters.rejected }));
+    if (!(await checkpoints.offer(final, () => state.toBlob(final), counters))) return;
     counters.records = 0;
     counters.rejected = 0;
   };
@@ -138,6 +141,10 @@ export async function readFileStream(
       batch.bytes += object.size;
     }
     await flush();
+  } catch (error) {
+    // The files finished before the failure stay synced: their state is printed if it was held back.
+    await checkpoints.failed(() => state.toBlob(false), counters);
+    throw error;
   } finally {
     batch = undefined;
     for (const leftover of await downloader.leftovers()) await staging.release(leftover);

@@ -2,6 +2,7 @@ import { configError, type ConnectorError } from '../protocol/errors.js';
 import type { S3Object } from '../s3/settings.js';
 import { settings } from '../settings.js';
 import { isRecord } from '../protocol/json-object.js';
+import { decodeFiles, encodeFiles, FilesEncodingError, shortVersion } from './state-encoding.js';
 
 /** Where a sync stopped inside a file: the rows of it already emitted (after the cursor filter). */
 export interface FilePosition {
@@ -15,7 +16,7 @@ export interface FilePosition {
   version?: string;
 }
 
-/** A synced file as history remembers it: last-modified (ms), and its version when known. */
+/** A synced file as history remembers it: last-modified (ms), and its short version (shortVersion) when known. */
 export interface HistoryEntry {
   time: number;
   version?: string;
@@ -27,21 +28,12 @@ export interface CursorBoundary {
   hash: string;
 }
 
-/** The state of a file stream, as written in STATE messages (stream_state). */
-export interface FileStreamStateBlob {
-  version: 1;
+/** Fields every version of the blob has beside the remembered files. */
+interface BlobCommon {
   cursor_field: string;
   /**
-   * Files fully synced: key -> `"<last-modified ISO 8601>|<version>"`, e.g.
-   * `"2026-11-30T12:00:00.000Z|1234:9b2cf535f27731c974343645a3985328"` (see objectVersion).
-   * Last-modified has one-second resolution on S3, so the version tells a rewrite within the same
-   * second apart. A bare `"<ISO time>"` (states printed before versions were kept, or Airbyte's S3
-   * connector) is still read: such a file counts as synced while its time is not later.
-   */
-  history: Record<string, string>;
-  /**
-   * Set once history overflowed: the newest (last-modified, key) dropped. Files not in history that
-   * come at or before it in read order (last-modified, then key) count as synced.
+   * The watermark: the newest (last-modified, key) folded out of the remembered files. Files not
+   * remembered that come at or before it in read order (last-modified, then key) count as synced.
    */
   history_cutoff?: string;
   history_cutoff_key?: string;
@@ -71,9 +63,42 @@ export interface FileStreamStateBlob {
   full_refresh_in_progress?: boolean;
 }
 
+/**
+ * The state of a file stream as printed today (stream_state of STATE messages): the watermark
+ * (history_cutoff) plus the files near it, compact (see state-encoding.ts).
+ */
+export interface FileStreamStateBlob extends BlobCommon {
+  version: 2;
+  /** The remembered files, front-coded: `<shared> <suffix> <offset> <version>` (see encodeFiles). */
+  files: string[];
+  /** The time the offsets of `files` count from (ISO 8601); absent when `files` is empty. */
+  files_since?: string;
+}
+
+/**
+ * The state as versions before 2 printed it, still read. `history` maps each file to
+ * `"<last-modified ISO 8601>|<size>:<etag>"`, or a bare `"<ISO time>"` (states printed before versions
+ * were kept, or Airbyte's S3 connector): such a file counts as synced while its time is not later.
+ */
+export interface FileStreamStateBlobV1 extends BlobCommon {
+  version: 1;
+  history: Record<string, string>;
+}
+
+/** How much history a state keeps: SOURCE_S3_HISTORY_MAX files at most, within SOURCE_S3_HISTORY_WINDOW_SECONDS of the newest. */
+export interface HistoryLimits {
+  maxFiles: number;
+  windowMs: number;
+}
+
 /** Files remembered per stream: SOURCE_S3_HISTORY_MAX, default 10,000 (Airbyte's file-based CDK uses the same cap). */
 export function historyMax(): number {
   return settings().historyMax;
+}
+
+/** The history limits of the process's settings. */
+export function historyLimits(): HistoryLimits {
+  return { maxFiles: settings().historyMax, windowMs: settings().historyWindowSeconds * 1000 };
 }
 
 /** A boundary from a state; anything else is ignored, which only means its rows may come again. */
@@ -120,11 +145,21 @@ export function stateValuePreview(value: unknown): string {
 }
 
 /**
- * A stream's sync state and the rules on it. History is bounded: when full,
- * the oldest entries go and `history_cutoff` remembers the newest time removed;
- * a file not in history and not modified after the cutoff counts as synced
- * (the rule of Airbyte's file-based CDK). Re-uploading such an old file with
- * its old timestamp would skip it; a new upload gets a new timestamp and syncs.
+ * A stream's sync state and the rules on it.
+ *
+ * What a state remembers is a watermark and the files near it, so that it stays small however many
+ * files a stream has synced (a bucket of hourly exports keeps a tiny state forever):
+ *
+ * - `historyCutoff`, the watermark: every file at or before it in read order (last-modified, then
+ *   key) counts as synced, unless history holds it with another version;
+ * - `history`, the files synced within the history window of the newest one (and at most
+ *   `maxFiles` of them), each with its last-modified time and short version, so that a file
+ *   rewritten in the same second, or one that appears late with an older last-modified time (a
+ *   multipart upload is dated when it started; a replica keeps its source's date), is still read.
+ *
+ * Older files fold into the cutoff (the rule of Airbyte's file-based CDK when its history is full).
+ * The one risk is an object appearing more than the window after its last-modified time: it would
+ * be taken as synced.
  */
 export class StreamState {
   readonly streamName: string;
@@ -140,6 +175,7 @@ export class StreamState {
   /** Ordered model query: the cursor value reached by the sync that has not finished. */
   resumeFrom: unknown;
   inProgress: FilePosition | undefined;
+  readonly limits: HistoryLimits;
   private readonly fullRefresh: boolean;
 
   private constructor(fields: {
@@ -153,6 +189,7 @@ export class StreamState {
     resumeFrom?: unknown;
     inProgress?: FilePosition;
     fullRefresh: boolean;
+    limits: HistoryLimits;
   }) {
     this.streamName = fields.streamName;
     this.cursorField = fields.cursorField;
@@ -165,45 +202,39 @@ export class StreamState {
     this.resumeFrom = fields.resumeFrom;
     this.inProgress = fields.inProgress;
     this.fullRefresh = fields.fullRefresh;
+    this.limits = fields.limits;
   }
 
-  static fresh(cursorField: string, fullRefresh: boolean, streamName = ''): StreamState {
-    return new StreamState({ streamName, cursorField, history: new Map(), fullRefresh });
+  static fresh(cursorField: string, fullRefresh: boolean, streamName = '', limits: HistoryLimits = historyLimits()): StreamState {
+    return new StreamState({ streamName, cursorField, history: new Map(), fullRefresh, limits });
   }
 
   /**
    * The state to start from. Incremental syncs continue from the input state;
    * full refresh resumes only a full refresh that did not finish. A state that
    * cannot be read, or was kept with another cursor field, is the user's to fix:
-   * silently starting over would re-sync everything.
+   * silently starting over would re-sync everything. Blobs of version 1 (and
+   * Airbyte's S3 connector's shape) are read as well as today's version 2.
    */
-  static fromInput(streamName: string, input: unknown, cursorField: string, fullRefresh: boolean): StreamState {
-    if (input === undefined) return StreamState.fresh(cursorField, fullRefresh, streamName);
+  static fromInput(streamName: string, input: unknown, cursorField: string, fullRefresh: boolean, limits: HistoryLimits = historyLimits()): StreamState {
+    if (input === undefined) return StreamState.fresh(cursorField, fullRefresh, streamName, limits);
     const fail = (reason: string) => stateError(streamName, reason);
     if (!isRecord(input)) throw fail('is not an object');
-    if (Object.keys(input).length === 0) return StreamState.fresh(cursorField, fullRefresh, streamName);
+    if (Object.keys(input).length === 0) return StreamState.fresh(cursorField, fullRefresh, streamName, limits);
     if (input.version === undefined && isRecord(input.history)) {
       // Airbyte's own S3 connector: {history: {key: time}, _ab_source_file_last_modified: ...}.
       input = { version: 1, cursor_field: '_ab_source_file_last_modified', history: input.history };
     }
-    const blob = input as Partial<FileStreamStateBlob> & Record<string, unknown>;
+    const blob = input as Partial<BlobCommon> & Record<string, unknown>;
     // A full refresh resumes only its own unfinished sync; any other state (say, an incremental one
     // left from before the sync mode changed) is simply not for it.
-    if (fullRefresh && blob.full_refresh_in_progress !== true) return StreamState.fresh(cursorField, true, streamName);
-    if (blob.version !== 1) throw fail(`has version ${JSON.stringify(blob.version)}, which this connector does not know`);
+    if (fullRefresh && blob.full_refresh_in_progress !== true) return StreamState.fresh(cursorField, true, streamName, limits);
+    if (blob.version !== 1 && blob.version !== 2) throw fail(`has version ${JSON.stringify(blob.version)}, which this connector does not know`);
     if (typeof blob.cursor_field !== 'string') throw fail('has no cursor_field');
     if (blob.cursor_field !== cursorField) {
       throw fail(`was kept with cursor field "${blob.cursor_field}", but the catalog now uses "${cursorField}"; a state of one cursor cannot filter by another`);
     }
-    if (!isRecord(blob.history)) throw fail('has no history object');
-    const history = new Map<string, HistoryEntry>();
-    for (const [key, value] of Object.entries(blob.history)) {
-      const entry = parseHistoryValue(value);
-      if (entry === undefined) {
-        throw fail(`has an unreadable history entry for file ${stateValuePreview(key)}: ${stateValuePreview(value)} (expected "<ISO time>" or "<ISO time>|<version>")`);
-      }
-      history.set(key, entry);
-    }
+    const history = blob.version === 1 ? historyOfV1(blob, fail) : historyOfV2(blob, fail);
     const cutoffTime = typeof blob.history_cutoff === 'string' ? Date.parse(blob.history_cutoff) : undefined;
     if (cutoffTime !== undefined && Number.isNaN(cutoffTime)) throw fail('has an unreadable history_cutoff');
     const cutoff = cutoffTime === undefined ? undefined : { time: cutoffTime, key: typeof blob.history_cutoff_key === 'string' ? blob.history_cutoff_key : '' };
@@ -237,6 +268,7 @@ export class StreamState {
       ...(blob.resume_from === undefined || blob.resume_from === null ? {} : { resumeFrom: blob.resume_from }),
       ...(inProgress === undefined ? {} : { inProgress }),
       fullRefresh,
+      limits,
     });
   }
 
@@ -246,7 +278,7 @@ export class StreamState {
    */
   isSynced(object: S3Object): boolean {
     const synced = this.history.get(object.key);
-    if (synced !== undefined) return synced.time >= object.lastModified.getTime() && (synced.version === undefined || synced.version === objectVersion(object));
+    if (synced !== undefined) return synced.time >= object.lastModified.getTime() && (synced.version === undefined || synced.version === shortVersion(objectVersion(object)));
     return this.historyCutoff !== undefined && compareReadOrder({ time: object.lastModified.getTime(), key: object.key }, this.historyCutoff) <= 0;
   }
 
@@ -262,17 +294,36 @@ export class StreamState {
     this.inProgress = { key: object.key, last_modified: iso(object.lastModified), rows, version: objectVersion(object) };
   }
 
-  markSynced(object: S3Object, limit = historyMax()): void {
+  /**
+   * Records the object as synced. Call it in read order (oldest first): files folded into the
+   * cutoff count as synced with everything before them. Folding waits for the next printed state
+   * (it sorts the history), unless history grows to twice its cap.
+   */
+  markSynced(object: S3Object): void {
     this.history.delete(object.key);
-    this.history.set(object.key, { time: object.lastModified.getTime(), version: objectVersion(object) });
+    this.history.set(object.key, { time: object.lastModified.getTime(), version: shortVersion(objectVersion(object)) });
     this.inProgress = undefined;
-    if (this.history.size <= limit) return;
-    const oldest = [...this.history]
-      .map(([key, { time }]) => ({ key, time }))
-      .sort(compareReadOrder)
-      .slice(0, this.history.size - limit);
-    for (const entry of oldest) {
+    if (this.history.size > 2 * this.limits.maxFiles) this.fold();
+  }
+
+  /**
+   * Moves out of history the files older than the window before the newest one, then the oldest
+   * until at most `maxFiles` remain; the cutoff rises to the newest file moved. Never past a file
+   * in progress: it is not synced yet, and must not come to count as such.
+   */
+  fold(): void {
+    if (this.history.size === 0) return;
+    let newest = Number.NEGATIVE_INFINITY;
+    for (const { time } of this.history.values()) if (time > newest) newest = time;
+    const windowStart = newest - this.limits.windowMs;
+    const inProgress = this.inProgress === undefined ? undefined : { time: Date.parse(this.inProgress.last_modified), key: this.inProgress.key };
+    const oldestFirst = [...this.history].map(([key, { time }]) => ({ key, time })).sort(compareReadOrder);
+    let remaining = oldestFirst.length;
+    for (const entry of oldestFirst) {
+      if (entry.time >= windowStart && remaining <= this.limits.maxFiles) break;
+      if (inProgress !== undefined && compareReadOrder(entry, inProgress) >= 0) break;
       this.history.delete(entry.key);
+      remaining--;
       if (this.historyCutoff === undefined || compareReadOrder(entry, this.historyCutoff) > 0) this.historyCutoff = entry;
     }
   }
@@ -284,20 +335,21 @@ export class StreamState {
 
   /** The state to print. `final` closes the sync: the column cursor moves up; a full refresh forgets its files. */
   toBlob(final: boolean): FileStreamStateBlob {
-    if (final && this.fullRefresh) return { version: 1, cursor_field: this.cursorField, history: {} };
-    const history: Record<string, string> = {};
-    for (const [key, { time, version }] of this.history) history[key] = version === undefined ? new Date(time).toISOString() : `${new Date(time).toISOString()}|${version}`;
+    if (final && this.fullRefresh) return { version: 2, cursor_field: this.cursorField, files: [] };
+    this.fold();
+    const encoded = encodeFiles([...this.history].map(([key, entry]) => ({ key, ...entry })));
     let latest = this.historyCutoff?.time;
     for (const { time } of this.history.values()) if (latest === undefined || time > latest) latest = time;
     const moved = final && this.pendingCursor !== undefined;
     const cursor = moved ? this.pendingCursor : this.cursor;
     const boundary = moved ? this.pendingBoundary : this.boundary;
     return {
-      version: 1,
+      version: 2,
       cursor_field: this.cursorField,
-      history,
-      ...(this.historyCutoff === undefined ? {} : { history_cutoff: new Date(this.historyCutoff.time).toISOString(), history_cutoff_key: this.historyCutoff.key }),
-      ...(latest === undefined ? {} : { latest_file_modified: new Date(latest).toISOString() }),
+      files: encoded?.files ?? [],
+      ...(encoded === undefined ? {} : { files_since: encoded.since }),
+      ...(this.historyCutoff === undefined ? {} : { history_cutoff: iso(new Date(this.historyCutoff.time)), history_cutoff_key: this.historyCutoff.key }),
+      ...(latest === undefined ? {} : { latest_file_modified: iso(new Date(latest)) }),
       ...(cursor === undefined ? {} : { cursor }),
       ...(cursor === undefined || boundary === undefined ? {} : { cursor_boundary: boundary }),
       ...(!final && this.pendingCursor !== undefined ? { pending_cursor: this.pendingCursor } : {}),
@@ -305,6 +357,33 @@ export class StreamState {
       ...(!final && this.inProgress !== undefined ? { in_progress: this.inProgress } : {}),
       ...(!final && this.fullRefresh ? { full_refresh_in_progress: true } : {}),
     };
+  }
+}
+
+/** The history of a version 1 blob: `history` maps keys to `"<ISO time>"` or `"<ISO time>|<size>:<etag>"`. */
+function historyOfV1(blob: Record<string, unknown>, fail: (reason: string) => ConnectorError): Map<string, HistoryEntry> {
+  if (!isRecord(blob.history)) throw fail('has no history object');
+  const history = new Map<string, HistoryEntry>();
+  for (const [key, value] of Object.entries(blob.history)) {
+    const entry = parseHistoryValue(value);
+    if (entry === undefined) {
+      throw fail(`has an unreadable history entry for file ${stateValuePreview(key)}: ${stateValuePreview(value)} (expected "<ISO time>" or "<ISO time>|<version>")`);
+    }
+    history.set(key, entry.version === undefined ? entry : { time: entry.time, version: shortVersion(entry.version) });
+  }
+  return history;
+}
+
+/** The history of a version 2 blob: the front-coded `files`, their offsets counted from `files_since`. */
+function historyOfV2(blob: Record<string, unknown>, fail: (reason: string) => ConnectorError): Map<string, HistoryEntry> {
+  if (!Array.isArray(blob.files)) throw fail('has no files list');
+  const since = typeof blob.files_since === 'string' ? Date.parse(blob.files_since) : blob.files.length === 0 ? 0 : Number.NaN;
+  if (Number.isNaN(since)) throw fail(`has an unreadable files_since ${stateValuePreview(blob.files_since)} (expected an ISO 8601 time)`);
+  try {
+    return new Map(decodeFiles(since, blob.files).map(({ key, ...entry }) => [key, entry]));
+  } catch (error) {
+    if (!(error instanceof FilesEncodingError)) throw error;
+    throw fail(`has an unreadable files entry ${error.index} (${stateValuePreview(blob.files[error.index])}): it ${error.message}`);
   }
 }
 

@@ -5,7 +5,7 @@ import { configError } from '../protocol/errors.js';
 import { settings } from '../settings.js';
 import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN } from './schema.js';
 
-/** Records between two STATE messages inside a file: SOURCE_S3_CHECKPOINT_RECORDS, default 10,000. */
+/** Records between two safe points inside a file or batch (where a STATE may be printed): SOURCE_S3_CHECKPOINT_RECORDS, default 10,000. */
 export function checkpointEvery(): number {
   return settings().checkpointRecords;
 }

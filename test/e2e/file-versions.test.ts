@@ -5,7 +5,8 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { endpoint, writeTempFile } from '../support/cli.js';
 import { BUCKET } from '../support/constants.js';
-import { configuredCatalog, configWith, discoverStreams, lastStates, read, readUntilKilled, type ReadResult, type Schema } from '../support/read.js';
+import { configuredCatalog, configWith, discoverStreams, lastStates, read, readUntilKilled, rememberedFiles, type ReadResult, type Schema } from '../support/read.js';
+import { shortVersion } from '../../src/streams/state-encoding.js';
 import { putObject, testClient } from '../support/s3-client.js';
 
 /*
@@ -62,20 +63,17 @@ describe('a file rewritten within the second it was synced in', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(ids(first.records)).toEqual([1, 2, 3]);
     const v1 = await listed(key);
-    // The history entry: last-modified and the version (size:etag) the file was read in.
-    expect(blobOf(first).history).toEqual({ [key]: `${v1.lastModified}|${v1.size}:${v1.etag}` });
+    // The history entry: last-modified and the version (size:etag, hashed short) the file was read in.
+    expect(rememberedFiles(blobOf(first))).toEqual({ [key]: { lastModified: v1.lastModified, version: shortVersion(`${v1.size}:${v1.etag}`) } });
+    expect(blobOf(first)).toMatchObject({ version: 2, files: [`0 ${key} 0 ${shortVersion(`${v1.size}:${v1.etag}`)}`], files_since: v1.lastModified });
 
     // Unchanged: skipped.
     const unchanged = await read(config, catalog, lastStates(first.messages));
     expect(unchanged.code, unchanged.stderr).toBe(0);
     expect(unchanged.records).toEqual([]);
 
-    /** The first sync's state, as if the rewrite had come within the same second. */
-    const sameSecond = async () => {
-      const now = await listed(key);
-      const [, oldVersion] = (blobOf(first).history[key] as string).split('|');
-      return asInput('rewritten', { ...blobOf(first), history: { [key]: `${now.lastModified}|${oldVersion}` } });
-    };
+    /** The first sync's state, as if the rewrite had come within the same second: its one file's time (offset 0 from files_since) moved. */
+    const sameSecond = async () => asInput('rewritten', { ...blobOf(first), files_since: (await listed(key)).lastModified });
 
     // Different content and size (60 rows: the issue's 0-of-N case in small).
     await putObject(client, key, csv([['id'], ...range(100, 60).map((id) => [String(id)])]));
@@ -83,7 +81,7 @@ describe('a file rewritten within the second it was synced in', () => {
     expect(bigger.code, bigger.stderr).toBe(0);
     expect(ids(bigger.records)).toEqual(range(100, 60));
     const v2 = await listed(key);
-    expect(blobOf(bigger).history).toEqual({ [key]: `${v2.lastModified}|${v2.size}:${v2.etag}` });
+    expect(rememberedFiles(blobOf(bigger))).toEqual({ [key]: { lastModified: v2.lastModified, version: shortVersion(`${v2.size}:${v2.etag}`) } });
 
     // Same size, other bytes: only the ETag tells them apart.
     const sameSize = csv([['id'], ...range(200, 60).map((id) => [String(id)])]);
@@ -92,7 +90,7 @@ describe('a file rewritten within the second it was synced in', () => {
     const v3 = await listed(key);
     expect(v3.size).toBe(v2.size);
     expect(v3.etag).not.toBe(v2.etag);
-    const sameSizeState = asInput('rewritten', { ...blobOf(bigger), history: { [key]: `${v3.lastModified}|${v2.size}:${v2.etag}` } });
+    const sameSizeState = asInput('rewritten', { ...blobOf(bigger), files_since: v3.lastModified });
     const reread = await read(config, catalog, sameSizeState);
     expect(reread.code, reread.stderr).toBe(0);
     expect(ids(reread.records)).toEqual(range(200, 60));
@@ -114,13 +112,15 @@ describe('a file rewritten within the second it was synced in', () => {
     const result = await read(config, catalog, old);
     expect(result.code, result.stderr).toBe(0);
     expect(ids(result.records)).toEqual([3]);
-    // Its new entries carry versions; the old one is kept as it was.
-    const history = blobOf(result).history as Record<string, string>;
-    expect(history[key]).toBe(now.lastModified);
-    expect(history[`${prefix}b.csv`]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\|\d+:[0-9a-f]{32}$/);
+    // Its new entries carry versions; the old one is kept as it was, without.
+    const history = rememberedFiles(blobOf(result));
+    expect(history[key]).toEqual({ lastModified: now.lastModified });
+    expect(history[`${prefix}b.csv`]!.version).toMatch(/^[\w-]{8}$/);
+    expect((blobOf(result).files as string[]).find((entry) => entry.endsWith(' -'))).toBe(`0 ${key} 0 -`);
     // A file modified later than an old entry's time is read again, as before.
     const earlier = new Date(Date.parse(now.lastModified) - 1000).toISOString();
-    const stale = await read(config, catalog, asInput('old', { version: 1, cursor_field: FILE_CURSOR, history: { [key]: earlier, [`${prefix}b.csv`]: history[`${prefix}b.csv`] } }));
+    const b = await listed(`${prefix}b.csv`);
+    const stale = await read(config, catalog, asInput('old', { version: 1, cursor_field: FILE_CURSOR, history: { [key]: earlier, [`${prefix}b.csv`]: `${b.lastModified}|${b.size}:${b.etag}` } }));
     expect(ids(stale.records)).toEqual([1, 2]);
   });
 });
@@ -169,14 +169,14 @@ describe('a store that lists no ETags', () => {
       const first = await read(proxied, catalog);
       expect(first.code, first.stderr).toBe(0);
       const v1 = await listed(key);
-      expect(blobOf(first).history).toEqual({ [key]: `${v1.lastModified}|${v1.size}` });
+      expect(rememberedFiles(blobOf(first))).toEqual({ [key]: { lastModified: v1.lastModified, version: shortVersion(String(v1.size)) } });
 
       await putObject(client, key, csv([['id'], ['2'], ['3']]));
       const v2 = await listed(key);
-      const second = await read(proxied, catalog, asInput('noetag', { ...blobOf(first), history: { [key]: `${v2.lastModified}|${v1.size}` } }));
+      const second = await read(proxied, catalog, asInput('noetag', { ...blobOf(first), files_since: v2.lastModified }));
       expect(second.code, second.stderr).toBe(0);
       expect(ids(second.records)).toEqual([2, 3]);
-      expect(blobOf(second).history).toEqual({ [key]: `${v2.lastModified}|${v2.size}` });
+      expect(rememberedFiles(blobOf(second))).toEqual({ [key]: { lastModified: v2.lastModified, version: shortVersion(String(v2.size)) } });
     });
   });
 });

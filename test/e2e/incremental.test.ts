@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { endpoint, writeTempFile } from '../support/cli.js';
 import { FaultProxy } from '../support/fault-proxy.js';
-import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, lastStates, read, readUntilKilled, type Schema } from '../support/read.js';
+import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, lastStates, read, readUntilKilled, rememberedFiles, rememberedKeys, type Schema } from '../support/read.js';
 import { putObject, testClient } from '../support/s3-client.js';
 
 const client = testClient();
@@ -28,7 +28,7 @@ describe('incremental with the file cursor (_ab_source_file_last_modified)', () 
     expect(ids(first.records).sort()).toEqual([1, 2, 3, 4, 5]);
     expectRecordsValid(first.records, catalog);
     const firstState = lastStates(first.messages);
-    expect(Object.keys(firstState[0]!.stream.stream_state.history).sort()).toEqual([`${prefix}a.csv`, `${prefix}b.csv`]);
+    expect(rememberedKeys(firstState[0]!.stream.stream_state).sort()).toEqual([`${prefix}a.csv`, `${prefix}b.csv`]);
 
     const second = await read(config, catalog, firstState);
     expect(second.records).toEqual([]);
@@ -60,7 +60,7 @@ describe('incremental with the file cursor (_ab_source_file_last_modified)', () 
     const result = await read(config, catalog, future);
     expect(result.code).toBe(0);
     expect(result.records).toEqual([]);
-    expect(result.states.at(-1)!.stream.stream_state.history[`${prefix}a.csv`]).toBe('2999-01-01T00:00:00.000Z');
+    expect(rememberedFiles(result.states.at(-1)!.stream.stream_state)[`${prefix}a.csv`]).toEqual({ lastModified: '2999-01-01T00:00:00.000Z' });
   });
 
   it('accepts the legacy state shapes and Airbyte S3 connector state', async () => {
@@ -201,7 +201,7 @@ describe('a read killed after a mid-file checkpoint', () => {
     const firstRun = await readUntilKilled(args, env, (message) => message.type === 'STATE' && message.state.stream.stream_state.in_progress?.rows >= 10_000);
     const lastState = lastStates(firstRun as never)[0]!;
     expect(lastState.stream.stream_state.in_progress).toMatchObject({ key: `${prefix}2-large.csv`, rows: 10_000 });
-    expect(Object.keys(lastState.stream.stream_state.history)).toEqual([`${prefix}1-small.csv`]);
+    expect(rememberedKeys(lastState.stream.stream_state)).toEqual([`${prefix}1-small.csv`]);
     const firstIds = ids(firstRun.filter((message) => message.type === 'RECORD').map((message) => message.record));
     expect(firstIds.length).toBeLessThan(60_600);
 

@@ -122,7 +122,7 @@ describe('model queries', () => {
     await putObject(client, `${prefix}a.csv`, `id,type\n${rows.map((row) => row.join(',')).join('\n')}\n`);
     const config = configWith([queryStream('typed', `SELECT id, "type" FROM '${BUCKET_URL}/${prefix}a.csv'`)]);
     const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'incremental', cursor_field: ['type'] });
-    const full = await read(config, catalog, undefined, { SOURCE_S3_CHECKPOINT_RECORDS: '4' });
+    const full = await read(config, catalog, undefined, { SOURCE_S3_CHECKPOINT_RECORDS: '4', SOURCE_S3_CHECKPOINT_SECONDS: '0' });
     // In cursor order, the row without a value first.
     // JSON.parse rounds the big value; the line itself holds it exactly.
     expect(full.records.map((record) => record.data.type)).toEqual([null, 10, 20, 30, 30, 40, 50, 60, 70, 9007199254740992]);
@@ -146,7 +146,7 @@ describe('model queries', () => {
     await putObject(client, `${prefix}a.csv`, 'id,tag\n1,b\n2,a\n3,c\n4,a\n');
     const config = configWith([queryStream('blobs', `SELECT id, encode(tag) AS tag FROM '${BUCKET_URL}/${prefix}a.csv'`)]);
     const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'incremental', cursor_field: ['tag'] });
-    const full = await read(config, catalog, undefined, { SOURCE_S3_CHECKPOINT_RECORDS: '2' });
+    const full = await read(config, catalog, undefined, { SOURCE_S3_CHECKPOINT_RECORDS: '2', SOURCE_S3_CHECKPOINT_SECONDS: '0' });
     expect(full.records).toHaveLength(4);
     const midState = full.states[0]!;
     expect(midState.stream.stream_state).not.toHaveProperty('resume_from');

@@ -141,8 +141,8 @@ describe('states as read printed them', () => {
     await putObject(client, `${prefix}later/b.csv`, 'id\n11\n');
     const laterConfig = configWith([{ name: 'later', globs: [`${prefix}later/*.csv`], format: { filetype: 'csv' } }]);
     const catalog = configuredCatalog(await discoverStreams(laterConfig), { sync_mode: 'incremental' });
-    // A state after every record: the first printed state knows one file, the last knows both.
-    const first = await read(laterConfig, catalog, undefined, { SOURCE_S3_CHECKPOINT_RECORDS: '1' });
+    // A state at every safe point: the first printed state knows one file, the last knows both.
+    const first = await read(laterConfig, catalog, undefined, { SOURCE_S3_CHECKPOINT_RECORDS: '1', SOURCE_S3_CHECKPOINT_SECONDS: '0' });
     const stateLines = first.stdout.split('\n').filter((line) => line.includes('"type":"STATE"'));
     expect(stateLines.length).toBeGreaterThan(1);
     const second = await read(laterConfig, catalog, stateLines.join('\n'));

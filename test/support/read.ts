@@ -3,6 +3,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { expect } from 'vitest';
 import { CLI, cleanEnv, localConfig, onlyMessage, runCli, writeTempFile, type AirbyteMessageLike, type CliResult } from './cli.js';
 import { messageErrors } from './protocol.js';
+import { StreamState } from '../../src/streams/state.js';
 
 export type Schema = Record<string, any>;
 
@@ -93,4 +94,15 @@ export async function readUntilKilled(args: string[], env: Record<string, string
   await new Promise((resolve) => child.on('close', resolve));
   expect(killed).toBe(true);
   return messages;
+}
+
+/** The files a state blob remembers (version 1 or 2), as the connector reads them: key -> last-modified (ISO) and short version. */
+export function rememberedFiles(blob: Schema): Record<string, { lastModified: string; version?: string }> {
+  const state = StreamState.fromInput('test', blob, blob.cursor_field as string, false);
+  return Object.fromEntries([...state.history].map(([key, entry]) => [key, { lastModified: new Date(entry.time).toISOString(), ...(entry.version === undefined ? {} : { version: entry.version }) }]));
+}
+
+/** The keys of the files a state blob remembers. */
+export function rememberedKeys(blob: Schema): string[] {
+  return Object.keys(rememberedFiles(blob));
 }

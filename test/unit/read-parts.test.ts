@@ -9,11 +9,13 @@ import { OutputWriter } from '../../src/protocol/output.js';
 import { Limiter } from '../../src/streams/concurrency.js';
 import { formatProgress, ProgressDisplay } from '../../src/streams/progress.js';
 import { objectVersion, StreamState } from '../../src/streams/state.js';
+import { shortVersion } from '../../src/streams/state-encoding.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'source-s3-parts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const object = (key: string, iso: string, version: { size?: number; etag?: string } = {}) => ({ key, size: version.size ?? 1, lastModified: new Date(iso), ...(version.etag === undefined ? {} : { etag: version.etag }) });
 const position = { key: 'a', last_modified: '2024-01-01T00:00:00.000Z', rows: 5 };
+const DAY = 24 * 3600 * 1000;
 
 /** Another process writes the FIFO, as DuckDB does: a write here would block the loop that reads it. */
 function writeFromChild(fifo: string, text: string): void {
@@ -33,10 +35,10 @@ describe('StreamState', () => {
   });
 
   it('bounds history, dropping the oldest and remembering a cutoff', () => {
-    const state = StreamState.fresh('_ab_source_file_last_modified', false);
-    for (let day = 1; day <= 5; day++) state.markSynced(object(`f${day}`, `2024-01-0${day}T00:00:00Z`), 3);
+    const state = StreamState.fresh('_ab_source_file_last_modified', false, 's', { maxFiles: 3, windowMs: 365 * DAY });
+    for (let day = 1; day <= 5; day++) state.markSynced(object(`f${day}`, `2024-01-0${day}T00:00:00Z`));
     const blob = state.toBlob(true);
-    expect(Object.keys(blob.history)).toEqual(['f3', 'f4', 'f5']);
+    expect([...StreamState.fromInput('s', blob, '_ab_source_file_last_modified', false).history.keys()]).toEqual(['f3', 'f4', 'f5']);
     expect(blob.history_cutoff).toBe('2024-01-02T00:00:00.000Z');
     expect(blob.history_cutoff_key).toBe('f2');
     // Older than the cutoff and not in history: synced before, counted as such.
@@ -45,11 +47,11 @@ describe('StreamState', () => {
   });
 
   it('orders the cutoff by time then key, so files sharing a second are not skipped by mistake', () => {
-    const state = StreamState.fresh('_ab_source_file_last_modified', false);
+    const state = StreamState.fresh('_ab_source_file_last_modified', false, 's', { maxFiles: 2, windowMs: DAY });
     const second = '2024-01-01T00:00:00Z';
-    state.markSynced(object('hist/1.csv', second), 2);
-    state.markSynced(object('hist/2.csv', second), 2);
-    state.markSynced(object('hist/3.csv', second), 2);
+    state.markSynced(object('hist/1.csv', second));
+    state.markSynced(object('hist/2.csv', second));
+    state.markSynced(object('hist/3.csv', second));
     expect(state.toBlob(false)).toMatchObject({ history_cutoff_key: 'hist/1.csv' });
     expect(state.isSynced(object('hist/1.csv', second))).toBe(true);
     expect(state.isSynced(object('hist/4.csv', second))).toBe(false);
@@ -105,7 +107,7 @@ describe('StreamState', () => {
     const second = '2024-01-02T00:00:00Z';
     const state = StreamState.fresh('_ab_source_file_last_modified', false);
     state.markSynced(object('a', second, { size: 10, etag: '"aaa"' }));
-    expect(state.toBlob(true).history).toEqual({ a: '2024-01-02T00:00:00.000Z|10:aaa' });
+    expect(state.toBlob(true)).toMatchObject({ files: [`0 a 0 ${shortVersion('10:aaa')}`], files_since: '2024-01-02T00:00:00.000Z' });
     const resumed = StreamState.fromInput('s', state.toBlob(true), '_ab_source_file_last_modified', false);
     for (const synced of [state, resumed]) {
       expect(synced.isSynced(object('a', second, { size: 10, etag: '"aaa"' }))).toBe(true);
@@ -135,7 +137,14 @@ describe('StreamState', () => {
 
   it.each([
     [[], 'is not an object'],
-    [{ version: 2, cursor_field: 'x', history: {} }, 'has version 2'],
+    [{ version: 3, cursor_field: 'x', files: [] }, 'has version 3'],
+    [{ version: 2, cursor_field: '_ab_source_file_last_modified', history: {} }, 'has no files list'],
+    [{ version: 2, cursor_field: '_ab_source_file_last_modified', files: ['0 a 0 -'] }, 'has an unreadable files_since undefined'],
+    [{ version: 2, cursor_field: '_ab_source_file_last_modified', files_since: '2024-01-01T00:00:00Z', files: ['0 a 0 -', '5 b 0 -'] }, 'unreadable files entry 1 ("5 b 0 -"): it shares "5" characters'],
+    [{ version: 2, cursor_field: '_ab_source_file_last_modified', files_since: '2024-01-01T00:00:00Z', files: ['0 a zz! -'] }, 'unreadable files entry 0 ("0 a zz! -"): it has an unreadable time offset'],
+    [{ version: 2, cursor_field: '_ab_source_file_last_modified', files_since: '2024-01-01T00:00:00Z', files: ['0 b 0 -', '0 a 0 -'] }, 'is not after the previous key'],
+    [{ version: 2, cursor_field: '_ab_source_file_last_modified', files_since: '2024-01-01T00:00:00Z', files: ['0 a 0 12:etag'] }, 'has an unreadable version'],
+    [{ version: 2, cursor_field: '_ab_source_file_last_modified', files_since: '2024-01-01T00:00:00Z', files: [7] }, 'files entry 0 (7): it is not a string'],
     [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: { a: 'yesterday' } }, 'unreadable history entry for file "a": "yesterday"'],
     [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: { a: '2024-01-01T00:00:00.000Z|' } }, 'unreadable history entry for file "a"'],
     [{ version: 1, cursor_field: '_ab_source_file_last_modified', history: { a: 17 } }, 'unreadable history entry for file "a": 17'],

@@ -20,6 +20,8 @@ describe('readSettings', () => {
       downloadConcurrency: 16,
       batchBytes: 64 * 2 ** 20,
       batchFiles: 500,
+      historyWindowSeconds: 259200,
+      checkpointSeconds: 60,
       queryMaxBytes: 10737418240,
       queryMaxObjects: 10000,
       queryTimeoutSeconds: 3600,
