@@ -51,6 +51,7 @@ export async function readFileStream(
   const matching: S3Object[] = [];
   for await (const object of streamFiles(bucket, config.pathPrefix, stream, config.startDate)) matching.push(object);
   const toRead = oldestFirst(matching).filter((object) => !state.isSynced(object));
+  state.willRead(toRead);
   await out.write(estimateMessage(plan.name, { bytes: toRead.reduce((total, object) => total + object.size, 0) }));
   await out.write(streamStatusMessage(plan.name, 'RUNNING'));
 

@@ -177,6 +177,9 @@ export class StreamState {
   inProgress: FilePosition | undefined;
   readonly limits: HistoryLimits;
   private readonly fullRefresh: boolean;
+  /** The files this sync reads, in read order (see `willRead`); `unreadFrom` is the first not yet synced. */
+  private toRead: { time: number; key: string }[] = [];
+  private unreadFrom = 0;
 
   private constructor(fields: {
     streamName: string;
@@ -295,6 +298,27 @@ export class StreamState {
   }
 
   /**
+   * Tells the state which files this sync will read, in read order. Until a file is synced, the
+   * watermark never reaches it: folding the history (a lowered SOURCE_S3_HISTORY_MAX or window, a
+   * late file older than every remembered one) must not make a file not yet read count as synced.
+   */
+  willRead(objects: readonly S3Object[]): void {
+    this.toRead = objects.map((object) => ({ time: object.lastModified.getTime(), key: object.key }));
+    this.unreadFrom = 0;
+  }
+
+  /** The first file of `willRead` not synced yet, if any. */
+  private firstUnread(): { time: number; key: string } | undefined {
+    while (this.unreadFrom < this.toRead.length) {
+      const next = this.toRead[this.unreadFrom]!;
+      const synced = this.history.get(next.key);
+      if (synced === undefined || synced.time < next.time) return next;
+      this.unreadFrom++;
+    }
+    return undefined;
+  }
+
+  /**
    * Records the object as synced. Call it in read order (oldest first): files folded into the
    * cutoff count as synced with everything before them. Folding waits for the next printed state
    * (it sorts the history), unless history grows to twice its cap.
@@ -309,7 +333,8 @@ export class StreamState {
   /**
    * Moves out of history the files older than the window before the newest one, then the oldest
    * until at most `maxFiles` remain; the cutoff rises to the newest file moved. Never past a file
-   * in progress: it is not synced yet, and must not come to count as such.
+   * this sync has still to read, nor a file in progress: neither is synced yet, and neither may
+   * come to count as such.
    */
   fold(): void {
     if (this.history.size === 0) return;
@@ -317,11 +342,13 @@ export class StreamState {
     for (const { time } of this.history.values()) if (time > newest) newest = time;
     const windowStart = newest - this.limits.windowMs;
     const inProgress = this.inProgress === undefined ? undefined : { time: Date.parse(this.inProgress.last_modified), key: this.inProgress.key };
+    const unread = this.firstUnread();
     const oldestFirst = [...this.history].map(([key, { time }]) => ({ key, time })).sort(compareReadOrder);
     let remaining = oldestFirst.length;
     for (const entry of oldestFirst) {
       if (entry.time >= windowStart && remaining <= this.limits.maxFiles) break;
       if (inProgress !== undefined && compareReadOrder(entry, inProgress) >= 0) break;
+      if (unread !== undefined && compareReadOrder(entry, unread) >= 0) break;
       this.history.delete(entry.key);
       remaining--;
       if (this.historyCutoff === undefined || compareReadOrder(entry, this.historyCutoff) > 0) this.historyCutoff = entry;

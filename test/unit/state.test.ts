@@ -163,6 +163,27 @@ describe('the history window', () => {
     expect(resumed.rowsDone(late)).toBe(7);
   });
 
+  it('never folds the cutoff past a file this sync has still to read (a batch between safe points, a lowered cap)', () => {
+    // An earlier sync remembered two files; the cap is lower now, and a late file older than both appeared.
+    const earlier = StreamState.fresh(FILE_CURSOR, false, 's', { maxFiles: 10, windowMs: 7 * DAY });
+    earlier.markSynced(object('a.csv', '2026-11-30T10:00:00Z'));
+    earlier.markSynced(object('b.csv', '2026-11-30T11:00:00Z'));
+    const limits = { maxFiles: 1, windowMs: 7 * DAY };
+    const state = reread(earlier, true, limits);
+    const late = object('late.csv', '2026-11-30T09:00:00Z');
+    const next = object('c.csv', '2026-11-30T12:00:00Z');
+    expect(state.isSynced(late)).toBe(false);
+    state.willRead([late, next]);
+    // A STATE printed while the late file is being read in a batch (no in_progress position).
+    const during = reread(state, false, limits);
+    expect(during.isSynced(late)).toBe(false);
+    expect(during.isSynced(next)).toBe(false);
+    state.markSynced(late);
+    state.markSynced(next);
+    const after = reread(state, true, limits);
+    for (const file of [late, next, object('a.csv', '2026-11-30T10:00:00Z'), object('b.csv', '2026-11-30T11:00:00Z')]) expect(after.isSynced(file)).toBe(true);
+  });
+
   it('reads the window and the cap from the environment', () => {
     expect(StreamState.fresh(FILE_CURSOR, false).limits).toEqual({ maxFiles: 10_000, windowMs: 3 * DAY });
   });
