@@ -84,6 +84,10 @@ export async function readBatch(read: FileReadContext, batch: Batch): Promise<vo
     done(boundary);
     const file = members[0]!;
     if (failed.rowsEmitted > 0) state.markProgress(file.staged.object, failed.rowsEmitted);
+    // A safe point: the files before are whole, and the position in this one is what reached stdout.
+    // If the per-file read then fails too, this state is printed (held back or not), so a resumed
+    // sync does not emit those files again.
+    await emitState(false);
     await readFile(read, file.staged);
     done(1);
     await emitState(false);

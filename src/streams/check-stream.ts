@@ -57,18 +57,21 @@ async function checkQueryStream(context: SourceContext, stream: QueryStreamConfi
 }
 
 const OTHER_TYPES_SHOWN = 3;
+/** Matching files check lists at most while every one so far is empty (zero bytes). */
+const CHECK_MAX_MATCHES = 10_000;
 
 async function checkFileStream(context: SourceContext, stream: FileStreamConfig): Promise<StreamCheck> {
   const { config, bucket, staging, engine } = context;
-  // Listing stops with the first page that holds a matching file (up to 1,000 keys): check proves
-  // the stream can be read, and a prefix of 100,000 objects then costs one request, not a hundred.
-  // That page's matches are the sample: the newest of them with rows is parsed, and files of
-  // another type among them are refused. Pages without a match are listed on, so a stream whose
-  // files sort late is not reported empty.
+  // Listing stops with the first page that holds a matching file with bytes (up to 1,000 keys):
+  // check proves the stream can be read, and a prefix of 100,000 objects then costs one request, not
+  // a hundred. The matches listed so far are the sample: the newest of them with rows is parsed, and
+  // files of another type among them are refused. Pages without a match, or with only empty files,
+  // are listed on (up to CHECK_MAX_MATCHES matches), so a stream whose files with rows sort late is
+  // not reported empty.
   const matching: S3Object[] = [];
   for await (const page of streamFilePages(bucket, config.pathPrefix, stream, config.startDate)) {
     matching.push(...page);
-    if (matching.length > 0) break;
+    if (matching.some((object) => object.size > 0) || matching.length >= CHECK_MAX_MATCHES) break;
   }
   if (matching.length === 0) throw await noFilesError(context, stream);
   refuseOtherFileTypes(context, stream, matching);

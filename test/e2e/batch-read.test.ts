@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeTempFile } from '../support/cli.js';
-import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, lastStates, read, readUntilKilled, type ReadResult, type Schema } from '../support/read.js';
+import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, lastStates, read, rememberedKeys, readUntilKilled, type ReadResult, type Schema } from '../support/read.js';
 import { putObject, testClient } from '../support/s3-client.js';
 
 const client = testClient();
@@ -82,7 +82,7 @@ describe('many small files read in batches', () => {
     expectFileByFileOrder(batched.records, (row) => fileOfId.get(row)!);
     // Every file, the blank one too, is in the final state: the next sync reads nothing.
     const final = lastStates(batched.messages);
-    expect(Object.keys(final[0]!.stream.stream_state.history)).toHaveLength(names.length + 1);
+    expect(rememberedKeys(final[0]!.stream.stream_state)).toHaveLength(names.length + 1);
     const again = await read(config, discovered, final);
     expect(again.code, again.stderr).toBe(0);
     expect(again.records).toEqual([]);
@@ -144,7 +144,7 @@ describe('many small files read in batches', () => {
     expect(emitted.slice(0, 40)).toEqual(Array.from({ length: 40 }, (_, index) => index));
     expect(emitted.every((value) => value < 60)).toBe(true);
     // The last STATE has the two files before it, never the bad one.
-    const history = Object.keys(lastStates(failing.messages)[0]!.stream.stream_state.history);
+    const history = rememberedKeys(lastStates(failing.messages)[0]!.stream.stream_state);
     expect(history.sort()).toEqual([`${prefix}a.csv`, `${prefix}b.csv`]);
 
     const skipping = await read(configWith([{ ...stream, on_error: 'skip' }]), catalog);
@@ -168,9 +168,9 @@ describe('many small files read in batches', () => {
     const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'incremental' });
     const args = ['read', '--config', writeTempFile('config.json', config), '--catalog', writeTempFile('catalog.json', catalog)];
     const env = { SOURCE_S3_BATCH_FILES: '4', SOURCE_S3_DOWNLOAD_CONCURRENCY: '3' };
-    const firstRun = await readUntilKilled(args, env, (message) => message.type === 'STATE' && Object.keys(message.state.stream.stream_state.history).length >= 8);
+    const firstRun = await readUntilKilled(args, env, (message) => message.type === 'STATE' && rememberedKeys(message.state.stream.stream_state).length >= 8);
     const lastState = lastStates(firstRun as never)[0]!;
-    const synced = Object.keys(lastState.stream.stream_state.history);
+    const synced = rememberedKeys(lastState.stream.stream_state);
     expect(synced.length).toBeGreaterThanOrEqual(8);
     expect(synced.length).toBeLessThan(total);
     const firstIds = firstRun.filter((message) => message.type === 'RECORD').map((message) => Number(message.record.data.id));
@@ -183,6 +183,6 @@ describe('many small files read in batches', () => {
     expect(resumedIds.filter((value) => syncedFiles.has(Math.floor(value / 1000)))).toEqual([]);
     // ...and together the two runs hold every row.
     expect(new Set([...firstIds, ...resumedIds]).size).toBe(total * 400);
-    expect(Object.keys(lastStates(resumed.messages)[0]!.stream.stream_state.history)).toHaveLength(total);
+    expect(rememberedKeys(lastStates(resumed.messages)[0]!.stream.stream_state)).toHaveLength(total);
   });
 });

@@ -9,6 +9,9 @@ const PREFIX = 'check-listing/';
 const CSV_FILES = 1_050;
 /** Sorts after every CSV key: only the last page holds it. */
 const LAST_JSONL = `${PREFIX}zz/last.jsonl`;
+/** An empty CSV that sorts first (page 1), and one with rows that sorts last (page 2). */
+const EMPTY_FIRST = `${PREFIX}000-empty.csv`;
+const LATE_CSV = `${PREFIX}zz/late.csv`;
 const csvKey = (index: number) => `${PREFIX}part-${String(index).padStart(5, '0')}.csv`;
 
 /**
@@ -25,10 +28,12 @@ describe('check on a prefix with thousands of objects', () => {
       await Promise.all(keys.slice(start, start + 50).map((index) => putObject(client, csvKey(index), `id,name\n${index},name-${index}\n`)));
     }
     await putObject(client, LAST_JSONL, '{"id": 1, "name": "last"}\n');
+    await putObject(client, EMPTY_FIRST, '');
+    await putObject(client, LATE_CSV, 'id,name\n1,late\n');
   }, 300_000);
 
   afterAll(async () => {
-    const keys = [...Array.from({ length: CSV_FILES }, (_, index) => csvKey(index)), LAST_JSONL];
+    const keys = [...Array.from({ length: CSV_FILES }, (_, index) => csvKey(index)), LAST_JSONL, EMPTY_FIRST, LATE_CSV];
     for (let start = 0; start < keys.length; start += 50) await Promise.all(keys.slice(start, start + 50).map((key) => deleteObject(client, key)));
     client.destroy();
   }, 300_000);
@@ -49,5 +54,11 @@ describe('check on a prefix with thousands of objects', () => {
     expect(result.status, result.message).toBe('SUCCEEDED');
     expect(result.message).toContain('zz/last.jsonl');
     expect(listRequests(before)).toBe(1 + Math.ceil((CSV_FILES + 1) / 1000));
+  });
+
+  it('lists on past a first page whose only match is empty, so a later file with rows is checked, not "all files empty"', async () => {
+    const result = await check(localConfig({ endpoint: endpoint(), path: PREFIX, streams: [{ name: 'late', globs: ['000-empty.csv', 'zz/late.csv'], format: { filetype: 'csv' } }] }));
+    expect(result.status, result.message).toBe('SUCCEEDED');
+    expect(result.message).toContain('zz/late.csv');
   });
 });

@@ -94,14 +94,18 @@ describe('STATE messages of a sync of many files', () => {
     await putObject(client, `${prefix}b/4.csv`, rows(300, 3));
     const allIds = [...Array.from({ length: 30 }, (_, index) => index), 100, 101, 102, 103, 104, ...Array.from({ length: 45 }, (_, index) => 200 + index), 300, 301, 302];
     const { config, catalog } = await incrementalStream('resumable', prefix);
-    // Every safe point printed: after each file, and every 20 records inside one.
-    const env = { SOURCE_S3_CHECKPOINT_RECORDS: '20', SOURCE_S3_CHECKPOINT_SECONDS: '0' };
-    const full = await read(config, catalog, undefined, env);
-    expect(full.code, full.stderr).toBe(0);
-    expect(ids(full.records).sort((x, y) => x - y)).toEqual(allIds);
-    const midFile = full.states.filter((state) => state.stream.stream_state.in_progress !== undefined);
-    expect(midFile.map((state) => state.stream.stream_state.in_progress.rows)).toEqual([20, 20, 40]);
-    expect(await expectEveryStateResumes(config, catalog, full.stdout, allIds)).toBe(full.states.length);
+    // Every safe point printed: after each file, and every 20 records inside one. Files read one by
+    // one (SOURCE_S3_BATCH_BYTES=0) have positions inside them; read in a batch, whole files are passed.
+    for (const batchBytes of ['0', '67108864']) {
+      const env = { SOURCE_S3_CHECKPOINT_RECORDS: '20', SOURCE_S3_CHECKPOINT_SECONDS: '0', SOURCE_S3_BATCH_BYTES: batchBytes };
+      const full = await read(config, catalog, undefined, env);
+      expect(full.code, full.stderr).toBe(0);
+      expect(ids(full.records).sort((x, y) => x - y)).toEqual(allIds);
+      const midFile = full.states.filter((state) => state.stream.stream_state.in_progress !== undefined);
+      expect(midFile.map((state) => state.stream.stream_state.in_progress.rows)).toEqual(batchBytes === '0' ? [20, 20, 40] : []);
+      expect(full.states.length).toBeGreaterThan(2);
+      expect(await expectEveryStateResumes(config, catalog, full.stdout, allIds, env)).toBe(full.states.length);
+    }
   });
 });
 

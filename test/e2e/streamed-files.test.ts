@@ -8,7 +8,7 @@ import { writeTempFile, runConnectorProcess, CLI, type AirbyteMessageLike } from
 import { BUCKET } from '../support/constants.js';
 import type { FaultProxy } from '../support/fault-proxy.js';
 import { useFaultProxy } from '../support/proxy-hooks.js';
-import { configuredCatalog, configWith, discoverStreams, lastStates, read, readUntilKilled, type ReadResult, type Schema } from '../support/read.js';
+import { configuredCatalog, configWith, discoverStreams, lastStates, read, rememberedKeys, readUntilKilled, type ReadResult, type Schema } from '../support/read.js';
 import { putObject, testClient } from '../support/s3-client.js';
 
 /**
@@ -130,7 +130,7 @@ function expectEveryRowOnce(result: ReadResult, name: string, rows = ROWS): void
   }
   expect(ids.size).toBe(rows);
   expect(Math.max(...ids)).toBe(rows);
-  expect(Object.keys(lastStates(result.messages)[0]!.stream.stream_state.history)).toContain(PREFIX + name);
+  expect(rememberedKeys(lastStates(result.messages)[0]!.stream.stream_state)).toContain(PREFIX + name);
 }
 
 /** The read failed on the file with `failureType`, naming it; every row printed is a whole row of it; the file is not synced. */
@@ -144,7 +144,7 @@ function expectFailed(result: ReadResult, name: string, failureType = 'transient
   expect(result.records.length).toBeLessThan(ROWS);
   for (const { data } of result.records) expect(data.payload).toBe(`row-${data.id}-${PAYLOAD}`);
   const states = lastStates(result.messages);
-  if (states.length > 0) expect(Object.keys(states[0]!.stream.stream_state.history ?? {})).not.toContain(PREFIX + name);
+  if (states.length > 0) expect(rememberedKeys(states[0]!.stream.stream_state)).not.toContain(PREFIX + name);
   return String(error.message);
 }
 
