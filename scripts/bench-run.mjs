@@ -2,7 +2,7 @@
 // orchestrator would (through a pipe), its peak memory (whole process tree) and its staging disk
 // (SOURCE_S3_STAGING_DIR pointed at a fresh folder) sampled every 20 ms.
 import { spawn, spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -15,23 +15,29 @@ let runs = 0;
 
 /**
  * Runs `source-s3 <args>` and returns { seconds, rss, stagingPeak, records, states }.
- * - output 'grep' (big outputs): stdout is piped to `grep -c` counting RECORD lines, which costs
- *   far less CPU than scanning millions of lines in JavaScript next to the connector on 2 cores;
- * - output 'scan': stdout is scanned here, counting RECORD lines and measuring every STATE line
- *   (count, total bytes, largest).
+ * - output 'grep' (big outputs): the connector's stdout is a pipe read by `grep -c` counting RECORD
+ *   lines (grep gets the pipe itself: no JavaScript relays the bytes, which on 2 cores would cost
+ *   the connector a third of a core);
+ * - output 'scan': stdout goes to a file, scanned after the run (not timed), counting RECORD lines
+ *   and measuring every STATE line (count, total bytes, largest).
  * `work` holds the staging folder of the run; `env` adds variables.
  */
 export async function runConnector(args, { work, output = 'scan', env = {} }) {
   const staging = join(work, `staging-${++runs}`);
   mkdirSync(staging, { recursive: true });
+  const outputFile = join(work, `stdout-${runs}.jsonl`);
+  const grep = output === 'grep' ? spawn('grep', ['-c', '^{"type":"RECORD"'], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, LC_ALL: 'C' } }) : undefined;
+  const grepCount = grep === undefined ? undefined : collect(grep);
+  const stdoutTarget = grep === undefined ? openSync(outputFile, 'w') : grep.stdin;
   const started = process.hrtime.bigint();
   const child = spawn(process.execPath, ['--import', join(import.meta.dirname, 'report-rss.mjs'), cli, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', stdoutTarget, 'pipe'],
     env: { ...process.env, AWS_EC2_METADATA_DISABLED: 'true', SOURCE_S3_STAGING_DIR: staging, ...env },
   });
+  if (grep === undefined) closeSync(stdoutTarget);
+  else grep.stdin.destroy();
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr = (stderr + chunk).slice(-20_000)));
-  const counted = output === 'grep' ? countWithGrep(child.stdout) : scanLines(child.stdout);
 
   let rssPeak = 0;
   let stagingPeak = 0;
@@ -43,20 +49,19 @@ export async function runConnector(args, { work, output = 'scan', env = {} }) {
   const code = await new Promise((resolve) => child.on('close', resolve));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   clearInterval(sampler);
-  const { records, states } = await counted;
+  const { records, states } = grepCount !== undefined ? { records: Number((await grepCount).trim() || 0), states: { count: 0, bytes: 0, largest: 0 } } : await scanLines(createReadStream(outputFile));
+  rmSync(outputFile, { force: true });
   if (code !== 0) throw new Error(`source-s3 ${args[0]} exited with ${code}: ${stderr.slice(-2000)}`);
   // The main process's own peak (from the kernel, exact) can be above the sampled tree's.
   const mainPeak = Number(/BENCH_MAX_RSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0) * 1024;
   return { seconds, rss: Math.max(rssPeak, mainPeak), stagingPeak, records, states };
 }
 
-/** Counts RECORD lines with `grep -c` reading the connector's stdout. */
-function countWithGrep(stdout) {
-  const grep = spawn('grep', ['-c', '^{"type":"RECORD"'], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, LC_ALL: 'C' } });
-  stdout.pipe(grep.stdin);
+/** What a child process prints on stdout, once it ends. */
+function collect(child) {
   let text = '';
-  grep.stdout.setEncoding('utf8').on('data', (chunk) => (text += chunk));
-  return new Promise((resolve) => grep.on('close', () => resolve({ records: Number(text.trim() || 0), states: { count: 0, bytes: 0, largest: 0 } })));
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (text += chunk));
+  return new Promise((resolve) => child.on('close', () => resolve(text)));
 }
 
 /** Counts RECORD lines and measures STATE lines, working on bytes (no string per line). */

@@ -54,6 +54,7 @@ const MAX_SAMPLE_BYTES = 64 << 20;
 export class StagingArea {
   readonly dir: string;
   private sequence = 0;
+  private readonly folders = new Set<string>();
   private readonly removeOnExit = () => rmSync(this.dir, { recursive: true, force: true });
 
   private constructor(dir: string) {
@@ -92,7 +93,7 @@ export class StagingArea {
    */
   async download(bucket: Bucket, object: S3Object, at?: string): Promise<StagedFile> {
     const path = at ?? this.localPath(object.key);
-    if (at !== undefined) await mkdir(dirname(at), { recursive: true, mode: 0o700 });
+    if (at !== undefined) await this.folderFor(at);
     // A zero-byte object has no rows, whatever its name says: there is nothing to decompress.
     const check = contentCheck(object.size === 0 ? 'none' : compressionOf(object.key), `s3://${bucket.name}/${object.key}`);
     let bytes: number;
@@ -115,7 +116,7 @@ export class StagingArea {
    */
   async downloadInParts(bucket: Bucket, object: S3Object, options: PartOptions, at?: string): Promise<StagedFile> {
     const path = at ?? this.localPath(object.key);
-    if (at !== undefined) await mkdir(dirname(at), { recursive: true, mode: 0o700 });
+    if (at !== undefined) await this.folderFor(at);
     try {
       const bytes = await downloadObjectInParts(bucket, object, path, options);
       return { path, bucket: bucket.name, object, bytesFetched: bytes, complete: true, blank: false };
@@ -161,7 +162,7 @@ export class StagingArea {
         const sample = prefix.text.subarray(0, cut);
         // At a given path the sample keeps the object's name, so a .gz sample is gzipped again.
         const path = at ?? this.localPath(withoutCompressionSuffix(object.key));
-        if (at !== undefined) await mkdir(dirname(at), { recursive: true, mode: 0o700 });
+        if (at !== undefined) await this.folderFor(at);
         const bytes = at !== undefined && compressionOf(object.key) === 'gzip' ? gzipSync(sample) : sample;
         try {
           await writeFile(path, bytes, { mode: 0o600 });
@@ -187,7 +188,7 @@ export class StagingArea {
    */
   async sparse(bucket: Bucket, object: S3Object, at?: string): Promise<StagedFile> {
     const path = at ?? this.localPath(object.key);
-    if (at !== undefined) await mkdir(dirname(at), { recursive: true, mode: 0o700 });
+    if (at !== undefined) await this.folderFor(at);
     const handle = await open(path, 'w', 0o600);
     try {
       await handle.truncate(object.size);
@@ -243,6 +244,14 @@ export class StagingArea {
   /** A clear error when `error` is the disk filling up while staging the object; undefined otherwise. */
   private spaceError(error: unknown, bucket: Bucket, key: string, needed: number): Promise<ConnectorError | undefined> {
     return stagingSpaceError(error, { dir: dirname(this.dir), url: `s3://${bucket.name}/${key}`, needed });
+  }
+
+  /** Makes the folder of a path given by the caller, once per folder (thousands of files of a stream share one). */
+  private async folderFor(path: string): Promise<void> {
+    const folder = dirname(path);
+    if (this.folders.has(folder)) return;
+    await mkdir(folder, { recursive: true, mode: 0o700 });
+    this.folders.add(folder);
   }
 
   /** A fresh local name that keeps the key's file name (and so its extension), with nothing that could escape the directory. */
