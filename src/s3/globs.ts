@@ -12,7 +12,10 @@ export class GlobMatcher {
 
   constructor(pathPrefix: string, globs: string[], options: { caseInsensitive?: boolean } = {}) {
     this.pathPrefix = pathPrefix;
-    this.matchers = globs.map((glob) => picomatch(glob, { dot: true, nocase: options.caseInsensitive === true }));
+    // `s` (dotAll): S3 keys may hold line terminators (\n, \r, U+2028, U+2029), which picomatch's
+    // `**` would not match without it, and a file silently left out of its stream is lost data.
+    // (`flags` replaces picomatch's own `nocase` flag, so case-insensitivity is given here too.)
+    this.matchers = globs.map((glob) => picomatch(glob, { dot: true, flags: options.caseInsensitive === true ? 'si' : 's' }));
     this.listPrefix = pathPrefix + commonBase(globs);
   }
 

@@ -91,6 +91,15 @@ describe('GlobMatcher', () => {
     expect(matcher.matches('exports/.hidden/a.csv')).toBe(true);
   });
 
+  it('matches keys holding line terminators (valid S3 keys) with ** as with *, in either case mode', () => {
+    for (const key of ['exports/a\nb.csv', 'exports/a\rb.csv', 'exports/a\u2028b.csv', 'exports/x/a\u2029b.csv']) {
+      expect(new GlobMatcher('', ['exports/**']).matches(key), JSON.stringify(key)).toBe(true);
+      expect(new GlobMatcher('exports/', ['**']).matches(key), JSON.stringify(key)).toBe(true);
+      expect(new GlobMatcher('', ['EXPORTS/**'], { caseInsensitive: true }).matches(key), JSON.stringify(key)).toBe(true);
+    }
+    expect(new GlobMatcher('', ['EXPORTS/**']).matches('exports/a.csv')).toBe(false);
+  });
+
   it('lists only under the folder all globs share', () => {
     expect(new GlobMatcher('p/', ['year=2024/month=*/*.parquet']).listPrefix).toBe('p/year=2024/');
     expect(new GlobMatcher('p/', ['a/b/*.csv', 'a/c/*.csv']).listPrefix).toBe('p/a/');
