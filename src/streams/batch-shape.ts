@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import type { CsvColumn } from '../engine/csv-dialect.js';
 import { caseCollisions } from '../engine/json-keys.js';
 import type { RecordColumn } from '../engine/record-sql.js';
@@ -7,6 +6,7 @@ import { formatDuckType, parseDuckType, type DuckType } from '../engine/types.js
 import { compressionOf } from '../s3/compression.js';
 import type { StagedFile } from '../s3/staging.js';
 import { csvReadColumns, emittedColumns, type FileReadContext } from './file-reader.js';
+import { firstBytes } from './csv-dialect.js';
 import { engineCall } from './sample.js';
 
 const JSON_VALUE: DuckType = { kind: 'primitive', name: 'JSON' };
@@ -102,15 +102,4 @@ export class BatchShapes {
 
 function shapeOf(plan: FileReadContext['plan'], read: RecordColumn[]): BatchShape {
   return { key: JSON.stringify(read.map((column) => [column.name, formatDuckType(column.type)])), read, columns: emittedColumns(plan, read) };
-}
-
-async function firstBytes(path: string, count: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(count);
-    const { bytesRead } = await handle.read(buffer, 0, count, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }

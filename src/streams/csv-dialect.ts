@@ -233,7 +233,8 @@ function looksLikeUtf16(head: Buffer): boolean {
   return zeroHalves === pairs;
 }
 
-async function firstBytes(path: string, count: number): Promise<Buffer> {
+/** The first `count` bytes of a local file (fewer when it is shorter). */
+export async function firstBytes(path: string, count: number): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
     const buffer = Buffer.alloc(count);
