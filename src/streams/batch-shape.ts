@@ -80,8 +80,8 @@ export class BatchShapes {
   /**
    * The bytes that decide a CSV file's column names: everything up to the end of its header line
    * (the skipped rows before it included). Undefined when they cannot be compared safely: no
-   * header line (column names given, or none), compressed bytes, a quote character in it (a
-   * quoted field may hold a line break), or no line end within 64 KiB.
+   * header line (column names given, or none), compressed bytes, a line end that may lie inside
+   * a quoted field, or no line end within 64 KiB.
    */
   private async headerKey(staged: StagedFile): Promise<string | undefined> {
     const { dialect } = this.read;
@@ -89,15 +89,25 @@ export class BatchShapes {
     if (!dialect.header) return dialect.columnNames === undefined ? undefined : '\u0000names';
     if (compressionOf(staged.path) !== 'none') return undefined;
     const head = await firstBytes(staged.path, MAX_HEADER_BYTES);
+    const quote = dialect.quote === '' ? undefined : Buffer.from(dialect.quote, 'latin1');
     let end = -1;
     for (let line = 0; line <= dialect.skipRows; line++) {
       end = head.indexOf(0x0a, end + 1);
       if (end < 0) return undefined;
+      // A line end inside a quoted field does not end the line. With the quote doubled to escape
+      // itself (RFC 4180, the default), an even number of quotes before it puts it outside every
+      // field, so quoted headers ("id","name", spreadsheet exports) are compared too.
+      if (quote !== undefined && head.subarray(0, end).includes(quote) && (dialect.escape !== dialect.quote || occurrences(head.subarray(0, end), quote) % 2 !== 0)) return undefined;
     }
-    const bytes = head.subarray(0, end + 1);
-    if (dialect.quote !== '' && bytes.includes(Buffer.from(dialect.quote, 'latin1'))) return undefined;
-    return bytes.toString('latin1');
+    return head.subarray(0, end + 1).toString('latin1');
   }
+}
+
+/** How many times `needle` occurs in `bytes`, without overlaps. */
+function occurrences(bytes: Buffer, needle: Buffer): number {
+  let count = 0;
+  for (let at = bytes.indexOf(needle); at !== -1; at = bytes.indexOf(needle, at + needle.length)) count++;
+  return count;
 }
 
 function shapeOf(plan: FileReadContext['plan'], read: RecordColumn[]): BatchShape {

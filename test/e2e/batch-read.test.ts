@@ -58,7 +58,9 @@ describe('many small files read in batches', () => {
         fileOfId.set(id, name);
         rows.push(swapped ? [`data-${id}.csv`, id, (id * 1.5).toFixed(1)] : [id, (id * 1.5).toFixed(1), `data-${id}.csv`]);
       }
-      const text = csv(rows, file % 6 === 1 ? '\r\n' : '\n');
+      const plain = csv(rows, file % 6 === 1 ? '\r\n' : '\n');
+      // Every 4th file quotes its header, as spreadsheet exports do: same columns, other bytes.
+      const text = file % 4 === 3 ? plain.replace(/^[^\r\n]*/, rows[0]!.map((name) => `"${name}"`).join(',')) : plain;
       await putObject(client, `${prefix}${name}`, name.endsWith('.gz') ? gzipSync(text) : text);
       names.push(name);
     }
