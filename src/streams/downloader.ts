@@ -13,6 +13,8 @@ export class Downloader<T, P> {
   private inFlight = 0;
   /** Bytes of downloads started and not released: staged, on the way, or held by the reader. */
   private heldBytes = 0;
+  /** What each prefetched item counts in `heldBytes` until released (items not prefetched count nothing). */
+  private readonly counted = new Map<T, number>();
   private closed = false;
 
   constructor(
@@ -40,7 +42,10 @@ export class Downloader<T, P> {
 
   /** The reader is done with a prefetched item: its bytes no longer count, and more downloads may start. */
   released(item: T): void {
-    this.heldBytes -= this.options.sizeOf(item);
+    const size = this.counted.get(item);
+    if (size === undefined) return;
+    this.counted.delete(item);
+    this.heldBytes -= size;
     this.pump();
   }
 
@@ -70,7 +75,9 @@ export class Downloader<T, P> {
       return;
     }
     this.inFlight++;
-    this.heldBytes += this.options.sizeOf(item);
+    const size = this.options.sizeOf(item);
+    this.heldBytes += size;
+    this.counted.set(item, size);
     const promise = this.options.download(item, index).finally(() => {
       this.inFlight--;
       this.pump();

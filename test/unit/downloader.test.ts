@@ -71,6 +71,24 @@ describe('Downloader', () => {
     expect(await downloader.next()).toBeUndefined();
   });
 
+  it('releasing an item it did not prefetch (a large file the reader obtained) frees nothing of the budget', async () => {
+    const { started, finish, download } = controlled();
+    // 1 and 3 are prefetched (10 bytes each, budget 10); 2 is too large and obtained by the reader.
+    const downloader = new Downloader([1, 2, 3, 4], { download, sizeOf: (item) => (item === 2 ? 1000 : 10), prefetch: (item) => item !== 2, concurrency: 8, budgetBytes: 10 });
+    const first = downloader.next();
+    finish(1);
+    await first;
+    const large = await downloader.next();
+    expect(large?.prepared).toBeUndefined();
+    downloader.released(2);
+    await settle();
+    // 1 is still held: 3 must not start, whatever the large file's size.
+    expect(started).toEqual([1]);
+    downloader.released(1);
+    await settle();
+    expect(started).toEqual([1, 3]);
+  });
+
   it('hands back finished downloads never taken, for the caller to release', async () => {
     const downloader = new Downloader([1, 2, 3], { download: async (item) => item, sizeOf: () => 1, prefetch: () => true, concurrency: 3, budgetBytes: 10 });
     await downloader.next();
