@@ -256,7 +256,7 @@ export class StagingArea {
 
   /** A fresh local name that keeps the key's file name (and so its extension), with nothing that could escape the directory. */
   private localPath(key: string): string {
-    const name = basename(key).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_').slice(-120) || 'object';
+    const name = localFileName(key);
     this.sequence += 1;
     return join(this.dir, `${this.sequence}-${name}`);
   }
@@ -265,4 +265,9 @@ export class StagingArea {
 /** Length up to and including the last newline; 0 when there is none. */
 export function lastLineEnd(text: Buffer): number {
   return text.lastIndexOf(0x0a) + 1;
+}
+
+/** A local file name for an object: its key's last segment (so its extension), with nothing that could escape a directory. */
+export function localFileName(key: string): string {
+  return basename(key).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_').slice(-120) || 'object';
 }

@@ -1,10 +1,10 @@
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { csvReaderSql, type CsvColumn } from '../engine/csv-dialect.js';
 import { batchReaderSql } from '../engine/readers.js';
 import { recordSelectSql } from '../engine/record-sql.js';
 import { sqlIdentifier, sqlStringList } from '../engine/sql.js';
 import { ConnectorError } from '../protocol/errors.js';
-import type { StagedFile } from '../s3/staging.js';
+import { localFileName, type StagedFile } from '../s3/staging.js';
 import type { BatchShape } from './batch-shape.js';
 import { exportRecords, PartialExport } from './export.js';
 import { readFile, type FileReadContext } from './file-reader.js';
@@ -35,8 +35,7 @@ export interface Batch {
  * extension tells DuckDB the compression), made safe as the staging area makes local names.
  */
 export function batchStagedPath(stagingDir: string, streamSequence: number, index: number, key: string): string {
-  const name = basename(key).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_').slice(-120) || 'object';
-  return join(stagingDir, `batch-${streamSequence}`, `${index}-${name}`);
+  return join(stagingDir, `batch-${streamSequence}`, `${index}-${localFileName(key)}`);
 }
 
 /**

@@ -147,7 +147,6 @@ export async function readFileStream(
     await checkpoints.failed(() => state.toBlob(false), counters);
     throw error;
   } finally {
-    batch = undefined;
     for (const leftover of await downloader.leftovers()) await staging.release(leftover);
     for (const staged of held) await staging.release(staged);
     progress.finish();

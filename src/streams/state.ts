@@ -91,10 +91,6 @@ export interface HistoryLimits {
   windowMs: number;
 }
 
-/** Files remembered per stream: SOURCE_S3_HISTORY_MAX, default 10,000 (Airbyte's file-based CDK uses the same cap). */
-export function historyMax(): number {
-  return settings().historyMax;
-}
 
 /** The history limits of the process's settings. */
 export function historyLimits(): HistoryLimits {
