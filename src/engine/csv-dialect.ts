@@ -1,5 +1,5 @@
 import type { CsvFormat } from './formats.js';
-import { sqlIdentifier, sqlString, sqlStringList } from './sql.js';
+import { pathsSql, sqlIdentifier, sqlString, sqlStringList } from './sql.js';
 import { formatDuckType, type DuckType } from './types.js';
 
 /**
@@ -85,11 +85,6 @@ export function csvReaderSql(
   // Several files (a batch): each row's file in a column of this name.
   if (options.filenameColumn !== undefined) csvOptions.push(`filename = ${sqlString(options.filenameColumn)}`);
   return `read_csv(${pathsSql(path)}, ${csvOptions.join(', ')})`;
-}
-
-/** One path as a string, several as a list. */
-export function pathsSql(path: string | readonly string[]): string {
-  return typeof path === 'string' ? sqlString(path) : sqlStringList([...path]);
 }
 
 /** Counts every row and casts every column of a reader: a full parse, as a read would do it. */

@@ -1,25 +1,32 @@
 import type { FileFormat } from './formats.js';
 import { caseCollisions, jsonObjectsReaderSql } from './json-keys.js';
-import { sqlString, sqlStringList } from './sql.js';
+import { pathsSql, sqlString, sqlStringList } from './sql.js';
 
 /**
- * The DuckDB table expression that reads a staged file. Every value is quoted
- * with sqlString, so a file name or option holding quotes cannot change the SQL.
+ * The DuckDB table expression that reads a staged file, or several of one shape in one scan (a
+ * batch: rows in the files' order, each row's file path in `filenameColumn`). Every value is
+ * quoted with sqlString, so a file name or option holding quotes cannot change the SQL.
  * Compression is inferred by DuckDB from the local file's extension.
  */
-export function readerSql(path: string, format: FileFormat, options: { rejectsTable?: string; ignoreErrors?: boolean; jsonColumns?: string[] } = {}): string {
+export function readerSql(
+  path: string | readonly string[],
+  format: FileFormat,
+  options: { rejectsTable?: string; ignoreErrors?: boolean; jsonColumns?: string[]; filenameColumn?: string } = {},
+): string {
+  const filename = options.filenameColumn === undefined ? '' : `, filename = ${sqlString(options.filenameColumn)}`;
   switch (format.filetype) {
     case 'parquet':
-      return `read_parquet(${sqlString(path)})`;
+      return `read_parquet(${pathsSql(path)}${filename})`;
     case 'jsonl': {
-      // Catalog columns differing only in case cannot be read_json columns: each is read by its exact key.
-      if (options.jsonColumns !== undefined && caseCollisions(options.jsonColumns).length > 0) return jsonObjectsReaderSql(path);
+      // Catalog columns differing only in case cannot be read_json columns: each is read by its exact
+      // key, file by file (batches are never made of such streams).
+      if (typeof path === 'string' && options.jsonColumns !== undefined && caseCollisions(options.jsonColumns).length > 0) return jsonObjectsReaderSql(path);
       // With the catalog's columns given, each is read as raw JSON (cast later): objects whose keys
       // drift past DuckDB's sample, or a stray value, cannot fail the read; other keys are ignored.
       const columns = options.jsonColumns === undefined ? '' : `, columns = {${options.jsonColumns.map((name) => `${sqlString(name)}: 'JSON'`).join(', ')}}`;
       // records = true: a line that is not an object (42, "text", [1, 2], null) is an error, never a
       // reason for DuckDB to read the whole file as one `json` column.
-      return `read_json(${sqlString(path)}, format = 'newline_delimited', records = true${columns})`;
+      return `read_json(${pathsSql(path)}, format = 'newline_delimited', records = true${columns}${filename})`;
     }
     case 'csv': {
       const csvOptions: string[] = [`header = ${format.header ? 'true' : 'false'}`];
@@ -35,19 +42,7 @@ export function readerSql(path: string, format: FileFormat, options: { rejectsTa
         // Malformed rows are left out and recorded in <table> (and <table>_scans) for counting.
         csvOptions.push('ignore_errors = true', 'store_rejects = true', `rejects_table = ${sqlString(options.rejectsTable)}`, `rejects_scan = ${sqlString(`${options.rejectsTable}_scans`)}`);
       }
-      return `read_csv(${sqlString(path)}, ${csvOptions.join(', ')})`;
+      return `read_csv(${pathsSql(path)}, ${csvOptions.join(', ')}${filename})`;
     }
   }
-}
-
-/**
- * The table expression reading several staged files of one shape in one scan (a batch), rows in
- * the files' order, each row's file path in `filenameColumn`: Parquet files, or JSON Lines with
- * the catalog's columns (each raw JSON; no two differing only in case).
- */
-export function batchReaderSql(paths: readonly string[], format: { filetype: 'parquet' } | { filetype: 'jsonl'; jsonColumns: string[] }, filenameColumn: string): string {
-  const list = sqlStringList([...paths]);
-  if (format.filetype === 'parquet') return `read_parquet(${list}, filename = ${sqlString(filenameColumn)})`;
-  const columns = format.jsonColumns.map((name) => `${sqlString(name)}: 'JSON'`).join(', ');
-  return `read_json(${list}, format = 'newline_delimited', records = true, columns = {${columns}}, filename = ${sqlString(filenameColumn)})`;
 }

@@ -13,3 +13,8 @@ export function sqlIdentifier(name: string): string {
 export function sqlStringList(values: string[]): string {
   return `[${values.map(sqlString).join(', ')}]`;
 }
+
+/** One path as a string, several (a batch of files) as a list. */
+export function pathsSql(path: string | readonly string[]): string {
+  return typeof path === 'string' ? sqlString(path) : sqlStringList([...path]);
+}

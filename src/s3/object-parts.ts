@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import type { Bucket } from './bucket.js';
-import { readObjectBytes } from './object-reader.js';
+import { readObjectBytes, writeAt } from './object-reader.js';
 import type { S3Object } from './settings.js';
 
 export interface PartOptions {
@@ -35,7 +35,7 @@ export async function downloadObjectInParts(bucket: Bucket, object: S3Object, pa
         let position = part.start;
         try {
           await readObjectBytes(bucket, object, part, async (chunk) => {
-            for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done, chunk.length - done, position + done)).bytesWritten;
+            await writeAt(handle, chunk, position);
             position += chunk.length;
           });
         } catch (error) {

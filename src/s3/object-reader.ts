@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConnectorError, transientError } from '../protocol/errors.js';
@@ -72,7 +72,7 @@ export async function downloadObject(bucket: Bucket, object: S3Object, path: str
     // as pipeline() to a write stream here; batching into 1 MiB writes was slower (copies, waits).
     let position = 0;
     const bytes = await readObjectBytes(bucket, object, { start: 0, end: object.size - 1 }, async (chunk) => {
-      for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done, chunk.length - done, position + done)).bytesWritten;
+      await writeAt(handle, chunk, position);
       position += chunk.length;
       await inspect?.(chunk);
     });
@@ -83,6 +83,11 @@ export async function downloadObject(bucket: Bucket, object: S3Object, path: str
   } finally {
     await handle.close();
   }
+}
+
+/** Writes all of `chunk` at `position` of the file (a positional write may take only part of it). */
+export async function writeAt(handle: FileHandle, chunk: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done, chunk.length - done, position + done)).bytesWritten;
 }
 
 interface ReadInProgress {

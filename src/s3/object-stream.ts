@@ -47,10 +47,6 @@ export class ObjectStream {
     readonly fifoPath: string,
   ) {}
 
-  get url(): string {
-    return `s3://${this.bucket.name}/${this.object.key}`;
-  }
-
   /**
    * Starts one pass over the object: it waits for a reader to open the FIFO, then fills it. Passes
    * of one stream must not overlap (they share the FIFO): `finish` each before opening the next.

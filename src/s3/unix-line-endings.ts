@@ -30,7 +30,8 @@ export function unixLineEndings(changed: () => void = () => undefined): Transfor
         }
       }
       if (start < chunk.length) out.push(chunk.subarray(start));
-      done(null, Buffer.concat(out));
+      // A chunk without CRLF passes as it is: no copy of every byte on the streamed path.
+      done(null, out.length === 1 ? out[0] : Buffer.concat(out));
     },
     flush(done: TransformCallback) {
       done(null, pendingCr ? Buffer.from([0x0d]) : undefined);

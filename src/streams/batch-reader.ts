@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { csvReaderSql, type CsvColumn } from '../engine/csv-dialect.js';
-import { batchReaderSql } from '../engine/readers.js';
+import { readerSql } from '../engine/readers.js';
 import { recordSelectSql } from '../engine/record-sql.js';
 import { sqlIdentifier, sqlStringList } from '../engine/sql.js';
 import { ConnectorError } from '../protocol/errors.js';
@@ -11,6 +11,7 @@ import { readFile, type FileReadContext } from './file-reader.js';
 import { s3Url } from './files.js';
 import { newRejectsTable, reportRejectedRows } from './rejects.js';
 import { repeatedHeaderCheck, withoutHeaders } from './repeated-headers.js';
+import { duckdbDetail, isOwnSqlError, withoutRowText } from './sample.js';
 import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN } from './schema.js';
 import { checkpointEvery } from './stream-plan.js';
 
@@ -103,8 +104,7 @@ function batchReader(read: FileReadContext, shape: BatchShape, paths: string[], 
     const options = rejectsTable !== undefined ? { rejectsTable } : { ignoreErrors: skipMalformed };
     return csvReaderSql(paths, dialect!, shape.read as CsvColumn[], { ...options, filenameColumn });
   }
-  if (format.filetype === 'parquet') return batchReaderSql(paths, format, filenameColumn);
-  return batchReaderSql(paths, { filetype: 'jsonl', jsonColumns: [...plan.catalogColumns.keys()] }, filenameColumn);
+  return readerSql(paths, format, { filenameColumn, ...(format.filetype === 'jsonl' ? { jsonColumns: [...plan.catalogColumns.keys()] } : {}) });
 }
 
 /** A name for DuckDB's filename column that no column of the files has (names are compared as DuckDB does, ignoring case). */
@@ -195,9 +195,9 @@ async function emitBatch(
     if (!(error instanceof PartialExport)) throw error;
     const detail = error.message;
     // An error in our own SQL is our bug: reading file by file would hide it (and be slow).
-    if (/^(Binder|Parser|Catalog|Internal|INTERNAL|Not implemented) Error/.test(detail)) {
+    if (isOwnSqlError(detail)) {
       throw new ConnectorError('system_error', `Unexpected error in the connector's query over a batch of ${files.length} files of stream "${plan.name}"`, {
-        internalMessage: redactPaths(detail, urlOfPath),
+        internalMessage: withoutRowText(duckdbDetail(detail, [...urlOfPath])),
         streamName: plan.name,
       });
     }
@@ -244,13 +244,6 @@ async function stoppedAt(read: FileReadContext, shape: BatchShape, files: BatchM
   }
   // Every file counted fewer rows than were emitted: the last one is read again from where it was.
   return { file: files.length - 1, rowsEmitted: Math.max(0, lines - before) };
-}
-
-/** DuckDB's message with staged paths written as the files' S3 URLs. */
-function redactPaths(detail: string, urlOfPath: Map<string, string>): string {
-  let text = detail;
-  for (const [path, url] of urlOfPath) text = text.split(path).join(url);
-  return text.slice(0, 1000);
 }
 
 const URL_FIELD = Buffer.from(`"${FILE_URL_COLUMN}":"`);

@@ -218,6 +218,25 @@ export function withoutRowText(detail: string): string {
   return kept.length > 1000 ? `${kept.slice(0, 1000)}...` : kept;
 }
 
+/**
+ * DuckDB's message about local files, as the user may see it: each local path written as its S3
+ * URL, and no line longer than 200 characters (DuckDB quotes whole rows, "Original Line: ...", and
+ * rows may hold personal data).
+ */
+export function duckdbDetail(error: unknown, paths: readonly (readonly [path: string, url: string])[]): string {
+  let detail = error instanceof Error ? error.message : String(error);
+  for (const [path, url] of paths) detail = detail.split(path).join(url);
+  return detail
+    .split('\n')
+    .map((line) => (line.length > 200 ? `${line.slice(0, 200)}...` : line))
+    .join('\n');
+}
+
+/** An error about the connector's own SQL: its bug, never the file's. */
+export function isOwnSqlError(detail: string): boolean {
+  return /^(Binder|Parser|Catalog|Internal|INTERNAL|Not implemented) Error/.test(detail);
+}
+
 /** Runs DuckDB work on a staged file; a failure becomes a config_error naming the S3 object, never the local path. */
 export async function engineCall<T>(staged: StagedFile, format: FileFormat, work: () => Promise<T>): Promise<T> {
   try {
@@ -228,13 +247,7 @@ export async function engineCall<T>(staged: StagedFile, format: FileFormat, work
     // Already said for a person (a streamed file's S3 read that failed, say): not DuckDB's to reword.
     if (error instanceof ConnectorError) throw error;
     const url = s3Url(staged.bucket, staged.object.key);
-    // DuckDB quotes whole rows ("Original Line: ..."); rows may hold personal data, so no line of it runs long.
-    const detail = (error instanceof Error ? error.message : String(error))
-      .split(staged.path)
-      .join(url)
-      .split('\n')
-      .map((line) => (line.length > 200 ? `${line.slice(0, 200)}...` : line))
-      .join('\n');
+    const detail = duckdbDetail(error, [[staged.path, url]]);
     const internalMessage = withoutRowText(detail);
     // read_json with records = true, on a file with a line that is not an object: the file's fault.
     if (format.filetype === 'jsonl' && /expected records, but got non-record JSON/i.test(detail)) {
@@ -244,7 +257,7 @@ export async function engineCall<T>(staged: StagedFile, format: FileFormat, work
       );
     }
     // Errors about our own SQL are our bug, not the file's.
-    if (/^(Binder|Parser|Catalog|Internal|INTERNAL|Not implemented) Error/.test(detail)) {
+    if (isOwnSqlError(detail)) {
       throw new ConnectorError('system_error', `Unexpected error in the connector's query for ${url}: ${duckdbReason(detail)}`, { internalMessage });
     }
     const csvRow = format.filetype === 'csv' ? csvRowProblem(detail) : undefined;

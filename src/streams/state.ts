@@ -335,8 +335,14 @@ export class StreamState {
   fold(): void {
     if (this.history.size === 0) return;
     let newest = Number.NEGATIVE_INFINITY;
-    for (const { time } of this.history.values()) if (time > newest) newest = time;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const { time } of this.history.values()) {
+      if (time > newest) newest = time;
+      if (time < oldest) oldest = time;
+    }
     const windowStart = newest - this.limits.windowMs;
+    // Nothing can fold (the common case at every printed STATE): no sort of the whole history.
+    if (oldest >= windowStart && this.history.size <= this.limits.maxFiles) return;
     const inProgress = this.inProgress === undefined ? undefined : { time: Date.parse(this.inProgress.last_modified), key: this.inProgress.key };
     const unread = this.firstUnread();
     const oldestFirst = [...this.history].map(([key, { time }]) => ({ key, time })).sort(compareReadOrder);
