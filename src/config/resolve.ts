@@ -1,4 +1,5 @@
 import type { Format, SourceS3Config, Streams } from '../generated/config.js';
+import type { ConvertedFormat } from '../engine/formats.js';
 import type { FileFormat, FileStreamConfig, FileType, ResolvedConfig, StreamConfig } from './resolved.js';
 import { withScheme } from './semantic.js';
 import type { JsonSchema } from './spec.js';
@@ -9,6 +10,9 @@ export const FILE_EXTENSIONS: Record<FileType, string[]> = {
   csv: ['.csv', '.csv.gz', '.csv.zst'],
   parquet: ['.parquet'],
   jsonl: ['.jsonl', '.jsonl.gz', '.jsonl.zst', '.ndjson', '.ndjson.gz', '.ndjson.zst'],
+  avro: ['.avro'],
+  excel: ['.xlsx'],
+  document: ['.md', '.txt', '.pdf', '.docx'],
 };
 
 /** Defaults and normalization of a config that passed validation. */
@@ -56,7 +60,14 @@ function defaultStream(raw: SourceS3Config, pathPrefix: string, fileType: FileTy
 }
 
 function defaultFormat(fileType: FileType): FileFormat {
-  return fileType === 'csv' ? { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 } : { filetype: fileType };
+  if (fileType === 'csv') return { filetype: 'csv', encoding: 'utf-8', header: true, skipRows: 0 };
+  if (fileType === 'parquet' || fileType === 'jsonl') return { filetype: fileType };
+  return convertedFormat({ filetype: fileType });
+}
+
+/** A format DuckDB cannot read is converted to JSON Lines as it is staged (see src/formats/converter.ts). */
+function convertedFormat(conversion: ConvertedFormat): FileFormat {
+  return { filetype: 'jsonl', conversion };
 }
 
 function resolveStream(stream: Streams[number], fileType: FileType): StreamConfig {
@@ -75,7 +86,8 @@ function resolveStream(stream: Streams[number], fileType: FileType): StreamConfi
 
 function resolveFormat(format: Format | undefined, fileType: FileType): FileFormat {
   if (format === undefined) return defaultFormat(fileType);
-  if (format.filetype !== 'csv') return { filetype: format.filetype };
+  if (format.filetype === 'excel') return convertedFormat({ filetype: 'excel', ...(format.sheet === undefined ? {} : { sheet: format.sheet }) });
+  if (format.filetype !== 'csv') return defaultFormat(format.filetype);
   return {
     filetype: 'csv',
     ...(format.delimiter === undefined ? {} : { delimiter: unescapeControl(format.delimiter) }),

@@ -2,6 +2,7 @@ import type { FileStreamConfig, QueryStreamConfig, StreamConfig } from '../confi
 import { ConnectorError, configError } from '../protocol/errors.js';
 import type { SourceContext } from './context.js';
 import { FILE_EXTENSIONS } from '../config/resolve.js';
+import { sourceFileType } from '../engine/formats.js';
 import { s3Url, streamFilePages, streamMatcher } from './files.js';
 import { describeQuery, prepareQuery } from './query-stream.js';
 import { describeSample, engineCall, firstRows } from './sample.js';
@@ -128,7 +129,7 @@ function refuseMissingKeys(stream: FileStreamConfig, columns: string[], url: str
 
 /** Keys whose extension says another format: a glob too wide (or a misspelt one that became "**"). */
 function refuseOtherFileTypes(context: SourceContext, stream: FileStreamConfig, matching: S3Object[]): void {
-  const own = stream.format.filetype;
+  const own = sourceFileType(stream.format);
   const others = (Object.keys(FILE_EXTENSIONS) as FileType[]).filter((type) => type !== own);
   const typeOf = (key: string) => others.find((type) => [...FILE_EXTENSIONS[type], ...(type === 'jsonl' ? ['.json', '.json.gz'] : [])].some((ext) => key.toLowerCase().endsWith(ext)));
   const wrong = matching.filter((object) => typeOf(object.key) !== undefined);
@@ -157,7 +158,7 @@ async function noFilesError(context: SourceContext, stream: FileStreamConfig): P
   const found = nearby.length === 0 ? '' : ` Keys there include: ${nearby.map((key) => JSON.stringify(key)).join(', ')}.`;
   // The default stream has no globs of its own: point at what the user did set.
   const wanted = stream.isDefault
-    ? `no file under ${where} ends in ${FILE_EXTENSIONS[stream.format.filetype].join(', ')}`
+    ? `no file under ${where} ends in ${FILE_EXTENSIONS[sourceFileType(stream.format)].join(', ')}`
     : `no key under ${where} matches ${stream.globs.map((glob) => JSON.stringify(glob)).join(', ')}`;
   const fields = ['path', stream.isDefault ? 'file_type' : "the stream's globs", ...(config.startDate === undefined ? [] : ['start_date'])];
   const check = fields.length === 2 ? fields.join(' and ') : `${fields.slice(0, -1).join(', ')} and ${fields.at(-1)}`;

@@ -5,6 +5,7 @@ import type { S3Object } from '../s3/settings.js';
 import type { StagedFile } from '../s3/staging.js';
 import { settings } from '../settings.js';
 import type { SourceContext } from './context.js';
+import { stageConverted } from './converted-file.js';
 import { stageSample } from './sample.js';
 
 /**
@@ -15,6 +16,7 @@ import { stageSample } from './sample.js';
  *   first records is staged, for what reads a file's start (its header).
  * - Parquet, read by random access, is staged whole, fetched with concurrent
  *   ranged GETs (SOURCE_S3_PART_BYTES each, SOURCE_S3_PARTS_IN_FLIGHT at once).
+ * - A format DuckDB cannot read (Avro, Excel, documents) is staged whole and converted to JSON Lines.
  * - Everything else is downloaded whole, as before.
  * Every read of a file's `path` must go through `filePass`.
  */
@@ -22,7 +24,7 @@ export async function obtainFile(context: SourceContext, stream: FileStreamConfi
   const { bucket, staging, engine } = context;
   const format = stream.format;
   const { streamMinBytes } = settings();
-  if (format.filetype === 'parquet') return stageWhole(context, stream, object);
+  if (format.filetype === 'parquet' || format.conversion !== undefined) return stageWhole(context, stream, object);
   if (!streamsFrom(stream, catalogColumns, object, streamMinBytes)) return staging.download(bucket, object);
   const head = (await stageSample(bucket, staging, engine, object, format)).staged;
   // A file that fits its sample, or whose first megabyte is blank (maybe all of it is: no rows), is
@@ -41,6 +43,7 @@ export async function obtainFile(context: SourceContext, stream: FileStreamConfi
 export function stageWhole(context: SourceContext, stream: FileStreamConfig, object: S3Object, at?: string): Promise<StagedFile> {
   const { bucket, staging } = context;
   const { partBytes, partsInFlight } = settings();
+  if (stream.format.conversion !== undefined) return stageConverted(bucket, staging, stream.format.conversion, object, at);
   if (stream.format.filetype === 'parquet' && object.size > partBytes) return staging.downloadInParts(bucket, object, { partBytes, inFlight: partsInFlight }, at);
   return staging.download(bucket, object, at);
 }
@@ -57,7 +60,7 @@ export function streamsFrom(stream: FileStreamConfig, catalogColumns: number, ob
  */
 function canStream(stream: FileStreamConfig, catalogColumns: number): boolean {
   const format = stream.format;
-  if (catalogColumns === 0) return false;
+  if (catalogColumns === 0 || format.conversion !== undefined) return false;
   return format.filetype === 'jsonl' || (format.filetype === 'csv' && format.encoding !== 'utf-16');
 }
 

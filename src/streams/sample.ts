@@ -1,4 +1,4 @@
-import type { FileFormat } from '../engine/formats.js';
+import { fileTypeName, type FileFormat } from '../engine/formats.js';
 import type { Engine, Row } from '../engine/engine.js';
 import { jsonKeysSql, mayHaveRenamedKeys, withRealKeys } from '../engine/json-keys.js';
 import { readerSql } from '../engine/readers.js';
@@ -10,6 +10,7 @@ import { OutputClosedError } from '../protocol/fd-write.js';
 import type { Bucket } from '../s3/bucket.js';
 import type { S3Object } from '../s3/settings.js';
 import type { StagedFile, StagingArea } from '../s3/staging.js';
+import { stageConvertedSample } from './converted-file.js';
 import { s3Url } from './files.js';
 import { settings } from '../settings.js';
 
@@ -31,6 +32,8 @@ export interface FileSample {
   hasRows: boolean;
   /** Why rows were not staged, when rows were asked for. */
   rowsSkipped?: string;
+  /** The columns a converted file declares (Avro's writer schema): taken as they are, not inferred. */
+  declaredColumns?: ColumnInfo[];
 }
 
 /**
@@ -46,6 +49,7 @@ export async function stageSample(
   format: FileFormat,
   options: { rows: boolean; at?: string } = { rows: true },
 ): Promise<FileSample> {
+  if (format.conversion !== undefined) return { ...(await stageConvertedSample(bucket, staging, format.conversion, object)), hasRows: true };
   if (format.filetype !== 'parquet') {
     const url = s3Url(bucket.name, object.key);
     return { staged: await staging.head(bucket, object, sampleBytes(), (sample, lastTry) => sampleCut(sample, format, url, lastTry)), hasRows: true };
@@ -144,6 +148,7 @@ export interface ColumnInfo {
 
 /** Column names and DuckDB types of a staged sample. */
 export async function describeSample(engine: Engine, sample: FileSample, format: FileFormat): Promise<ColumnInfo[]> {
+  if (sample.declaredColumns !== undefined) return sample.declaredColumns;
   const rows = await engineCall(sample.staged, format, () => engine.all(`DESCRIBE SELECT * FROM ${readerSql(sample.staged.path, format)}`));
   const columns = rows.map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
   return format.filetype === 'jsonl' ? withRealJsonKeys(engine, sample, format, await nullOnlyJsonColumnsAsNull(engine, sample, format, columns)) : columns;
@@ -205,7 +210,6 @@ export async function firstRows(engine: Engine, sample: FileSample, format: File
   return engineCall(sample.staged, format, () => engine.all(`SELECT * FROM ${readerSql(sample.staged.path, format)} LIMIT ${Math.trunc(limit)}`));
 }
 
-const FORMAT_NAMES: Record<FileFormat['filetype'], string> = { csv: 'CSV', parquet: 'Parquet', jsonl: 'JSON Lines' };
 
 /**
  * DuckDB's error for the logs (check's LOG, a TRACE's internal_message) without the row it quotes:
@@ -262,7 +266,7 @@ export async function engineCall<T>(staged: StagedFile, format: FileFormat, work
     }
     const csvRow = format.filetype === 'csv' ? csvRowProblem(detail) : undefined;
     if (csvRow !== undefined) throw configError(`${url} could not be read as CSV: ${csvRow}`, { internalMessage });
-    throw configError(`${url} could not be read as ${FORMAT_NAMES[format.filetype]}: ${duckdbReason(detail)}. ${remedy(detail, format)}`, { internalMessage });
+    throw configError(`${url} could not be read as ${fileTypeName(format)}: ${duckdbReason(detail)}. ${remedy(detail, format)}`, { internalMessage });
   }
 }
 
@@ -342,5 +346,5 @@ function remedy(detail: string, format: FileFormat): string {
   if (format.filetype === 'csv' && /Expected Number of Columns|too many columns|Unterminated quote/i.test(detail)) {
     return "Check the stream's format (delimiter, quote_char, escape_char); to leave malformed rows out, set the stream's on_error to skip.";
   }
-  return `Check that the file is ${FORMAT_NAMES[format.filetype]} and the stream's format options match it.`;
+  return `Check that the file is ${fileTypeName(format)} and the stream's format options match it.`;
 }
