@@ -108,7 +108,7 @@ export async function copyToStaging(bucket: Bucket, object: S3Object, stagingDir
   const path = join(folder, relativePath);
   // transferRelativePath never steps up; checked again here because a wrong write is unrecoverable.
   const inside = relative(folder, path);
-  if (inside === '' || inside.startsWith('..') || isAbsolute(inside) || !path.startsWith(folder + sep)) {
+  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside) || !path.startsWith(folder + sep)) {
     throw new ConnectorError('system_error', `Refused to copy ${url}: its staging path ${JSON.stringify(relativePath.slice(0, 200))} would lie outside the staging directory.`);
   }
   const partial = join(dirname(path), `.partial-${randomBytes(8).toString('hex')}`);
