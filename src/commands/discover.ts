@@ -3,6 +3,7 @@ import type { StreamConfig } from '../config/resolved.js';
 import { catalogMessage } from '../protocol/messages.js';
 import type { OutputWriter } from '../protocol/output.js';
 import { airbyteStream } from '../streams/catalog.js';
+import { fileTransferAirbyteStream } from '../streams/file-transfer.js';
 import { Limiter } from '../streams/concurrency.js';
 import { SourceContext } from '../streams/context.js';
 import { describeQuery, prepareQuery } from '../streams/query-stream.js';
@@ -16,11 +17,15 @@ export async function discoverCommand(configPath: string, out: OutputWriter): Pr
   try {
     // One limiter for every file of every stream: the bound holds for the whole discovery.
     const limiter = new Limiter(discoveryConcurrency());
-    const schemas = await Promise.all(config.streams.map((stream) => inferSchema(context, stream, limiter))).catch((error: unknown) => {
+    // Copying raw files: the streams' schema is the file record's, known without opening a file.
+    const inferred = config.delivery.kind === 'files' ? [] : config.streams;
+    const schemas = await Promise.all(inferred.map((stream) => inferSchema(context, stream, limiter))).catch((error: unknown) => {
       limiter.close();
       throw error;
     });
-    const streams = config.streams.map((stream, index) => airbyteStream(stream, schemas[index]!));
+    const streams = config.streams.map((stream, index) =>
+      config.delivery.kind === 'files' && stream.kind === 'files' ? fileTransferAirbyteStream(stream) : airbyteStream(stream, schemas[index]!),
+    );
     for (const [index, schema] of schemas.entries()) {
       const stream = config.streams[index]!;
       if (schema.fileCount === 0) {

@@ -9,6 +9,7 @@ import type { OutputWriter } from '../protocol/output.js';
 import { SourceContext } from '../streams/context.js';
 import { readQueryStream } from '../streams/read-query.js';
 import { readFileStream } from '../streams/read-stream.js';
+import { readFileTransferStream } from '../streams/file-transfer.js';
 
 /**
  * Reads every stream of the configured catalog, in its order. A stream that
@@ -56,6 +57,7 @@ export async function readCommand(paths: { config: string; catalog: string; stat
       current = stream.name;
       try {
         if (stream.kind === 'query') await readQueryStream(context, out, forwarder, configured, stream, states.get(stream.name));
+        else if (config.delivery.kind === 'files') await readFileTransferStream(context, out, configured, stream, config.delivery.preserveDirectoryStructure, states.get(stream.name));
         else await readFileStream(context, out, forwarder, configured, stream, states.get(stream.name));
       } catch (error) {
         // No one reads stdout any more: stop every stream now (DuckDB too), nothing to report there.

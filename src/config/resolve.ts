@@ -1,6 +1,7 @@
 import type { Format, SourceS3Config, Streams } from '../generated/config.js';
 import type { ConvertedFormat } from '../engine/formats.js';
 import type { FileFormat, FileStreamConfig, FileType, ResolvedConfig, StreamConfig } from './resolved.js';
+import { deliveryWarnings, resolveDelivery } from './delivery.js';
 import { withScheme } from './semantic.js';
 import type { JsonSchema } from './spec.js';
 import { unknownFields } from './unknown-fields.js';
@@ -20,10 +21,13 @@ export function resolveConfig(raw: SourceS3Config, schema: JsonSchema): { config
   const pathPrefix = normalizePath(raw.path ?? '');
   const endpoint = raw.endpoint?.trim() ? new URL(withScheme(raw.endpoint.trim())).toString().replace(/\/$/, '') : undefined;
   const fileType: FileType = raw.file_type ?? 'csv';
+  const delivery = resolveDelivery(raw);
   const streams =
     raw.streams === undefined || raw.streams.length === 0
       ? [defaultStream(raw, pathPrefix, fileType)]
       : raw.streams.map((stream) => resolveStream(stream, fileType));
+  // Copying raw files, the default stream takes every file under the path unless file_type names some.
+  if (delivery.kind === 'files' && raw.file_type === undefined && streams[0]?.kind === 'files' && streams[0].isDefault) streams[0].globs = ['**'];
   return {
     config: {
       bucket: raw.bucket.trim(),
@@ -34,9 +38,10 @@ export function resolveConfig(raw: SourceS3Config, schema: JsonSchema): { config
       pathPrefix,
       ...(raw.start_date === undefined ? {} : { startDate: new Date(raw.start_date) }),
       streams,
+      delivery,
     },
     // Misspelt fields were refused in validation; the other unknown keys are said.
-    warnings: unknownFields(schema, raw).warnings,
+    warnings: [...unknownFields(schema, raw).warnings, ...deliveryWarnings(raw, delivery)],
   };
 }
 

@@ -2,6 +2,8 @@ import type { Authentication } from '../generated/config.js';
 
 export type { CsvFormat, FileFormat, FileType } from '../engine/formats.js';
 import type { FileFormat } from '../engine/formats.js';
+import type { DeliveryMethod } from './delivery.js';
+export type { DeliveryMethod } from './delivery.js';
 
 interface StreamBase {
   name: string;
@@ -39,4 +41,6 @@ export interface ResolvedConfig {
   pathPrefix: string;
   startDate?: Date;
   streams: StreamConfig[];
+  /** Records parsed from the files, or the files themselves copied (raw-file transfer). */
+  delivery: DeliveryMethod;
 }

@@ -1,4 +1,5 @@
 import { isRecord } from '../protocol/json-object.js';
+import { deliveryProblems } from './delivery.js';
 /**
  * Checks that JSON Schema cannot express. They run on the raw config next to
  * the schema validation, so one error lists every problem; each check looks
@@ -32,6 +33,7 @@ export function semanticProblems(raw: unknown): string[] {
     if (hasSecret && !hasKey) problems.push('credentials.aws_access_key_id is required when credentials.aws_secret_access_key is set');
   }
   if (Array.isArray(raw.streams)) problems.push(...streamProblems(raw.streams));
+  problems.push(...deliveryProblems(raw));
   return problems;
 }
 

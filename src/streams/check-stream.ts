@@ -5,6 +5,7 @@ import { FILE_EXTENSIONS } from '../config/resolve.js';
 import { sourceFileType } from '../engine/formats.js';
 import { s3Url, streamFilePages, streamMatcher } from './files.js';
 import { describeQuery, prepareQuery } from './query-stream.js';
+import { checkFileTransferStream } from './file-transfer.js';
 import { describeSample, engineCall, firstRows } from './sample.js';
 import { allFilesEmptyError, sampleCandidates, stageNewestWithRows } from './rows-sample.js';
 import { csvFileColumns, decideCsvDialect, withAnyLineEndings } from './csv-dialect.js';
@@ -33,6 +34,7 @@ const HINT_KEYS = 3;
 export async function checkStream(context: SourceContext, stream: StreamConfig): Promise<StreamCheck> {
   try {
     if (stream.kind === 'query') return await checkQueryStream(context, stream);
+    if (context.config.delivery.kind === 'files') return await checkFileTransferStream(context, stream);
     return await checkFileStream(context, stream);
   } catch (error) {
     throw error instanceof ConnectorError ? error.withStream(stream.name) : error;

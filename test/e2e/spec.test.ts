@@ -54,7 +54,7 @@ describe('spec', () => {
   it('has exactly the public config fields', async () => {
     const connection = onlyMessage(await runCli(['spec']), 'SPEC').spec.connectionSpecification as Schema;
     expect(Object.keys(connection.properties).sort()).toEqual(
-      ['bucket', 'credentials', 'endpoint', 'file_type', 'force_path_style', 'path', 'region', 'start_date', 'streams'].sort(),
+      ['bucket', 'credentials', 'delivery_method', 'endpoint', 'file_type', 'force_path_style', 'path', 'region', 'start_date', 'streams'].sort(),
     );
     expect(connection.required).toEqual(['bucket', 'credentials']);
     expect((connection.properties.credentials.oneOf as Schema[]).map((variant) => variant.properties.auth_type.const)).toEqual([
