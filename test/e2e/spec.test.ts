@@ -71,7 +71,10 @@ describe('spec', () => {
     expect(Object.keys(csv.properties)).toEqual(['filetype', 'delimiter', 'quote_char', 'escape_char', 'encoding', 'header', 'skip_rows', 'null_values', 'column_names']);
     expect(csv.properties.header.default).toBe(true);
     expect(connection.properties.region.default).toBe('us-east-1');
-    expect(connection.properties.file_type.enum).toEqual(['csv', 'parquet', 'jsonl']);
+    expect(connection.properties.file_type.enum).toEqual(['csv', 'parquet', 'jsonl', 'avro', 'excel', 'document']);
+    expect((stream.properties.format.oneOf as Schema[]).map((variant) => variant.properties.filetype.const)).toEqual(['csv', 'parquet', 'jsonl', 'avro', 'excel', 'document']);
+    const excel = (stream.properties.format.oneOf as Schema[])[4]!;
+    expect(Object.keys(excel.properties)).toEqual(['filetype', 'sheet']);
   });
 
   it('--help prints usage for people on stderr, keeps stdout for protocol messages, and exits 0', () => {
