@@ -90,6 +90,10 @@ const SETTINGS = {
   // Parquet is staged whole, with ranged GETs of this size, this many at once.
   partBytes: wholeNumber('SOURCE_S3_PART_BYTES', MiB, 8 * MiB, 'bytes', 1024 * MiB),
   partsInFlight: wholeNumber('SOURCE_S3_PARTS_IN_FLIGHT', 1, 4, 'GETs', 64),
+  // Documents (PDF, DOCX, text) are parsed in memory: larger objects are a parse error, never a
+  // parse; a record's content (as JSON) over the second is one too (DuckDB reads it as one object).
+  documentMaxBytes: wholeNumber('SOURCE_S3_DOCUMENT_MAX_BYTES', 1, 32 * MiB, 'bytes', 1024 * MiB),
+  documentMaxContentBytes: wholeNumber('SOURCE_S3_DOCUMENT_MAX_CONTENT_BYTES', 1024, 32 * MiB, 'bytes', 1024 * MiB),
 };
 
 type Definitions = typeof SETTINGS;

@@ -58,7 +58,7 @@ function defaultStream(raw: SourceS3Config, pathPrefix: string, fileType: FileTy
     name: lastSegment ?? raw.bucket.trim(),
     globs: FILE_EXTENSIONS[fileType].map((extension) => `**/*${extension}`),
     format: defaultFormat(fileType),
-    primaryKey: [],
+    primaryKey: defaultPrimaryKey(fileType),
     isDefault: true,
     onError: 'fail',
   };
@@ -70,6 +70,11 @@ function defaultFormat(fileType: FileType): FileFormat {
   return convertedFormat({ filetype: fileType });
 }
 
+/** A document is one record per file: its key identifies it (as Airbyte's document streams do). */
+function defaultPrimaryKey(fileType: FileType): string[] {
+  return fileType === 'document' ? ['document_key'] : [];
+}
+
 /** A format DuckDB cannot read is converted to JSON Lines as it is staged (see src/formats/converter.ts). */
 function convertedFormat(conversion: ConvertedFormat): FileFormat {
   return { filetype: 'jsonl', conversion };
@@ -78,12 +83,13 @@ function convertedFormat(conversion: ConvertedFormat): FileFormat {
 function resolveStream(stream: Streams[number], fileType: FileType): StreamConfig {
   const primaryKey = stream.primary_key ?? [];
   if (stream.query !== undefined) return { kind: 'query', name: stream.name, query: stream.query, primaryKey };
+  const format = resolveFormat(stream.format, fileType);
   return {
     kind: 'files',
     name: stream.name,
     globs: stream.globs ?? ['**'],
-    format: resolveFormat(stream.format, fileType),
-    primaryKey,
+    format: format.conversion?.filetype === 'document' && stream.on_error === 'skip' ? convertedFormat({ filetype: 'document', skipUnprocessable: true }) : format,
+    primaryKey: stream.primary_key ?? defaultPrimaryKey(format.conversion?.filetype ?? format.filetype),
     isDefault: false,
     onError: stream.on_error ?? 'fail',
   };

@@ -55,8 +55,8 @@ function streamProblems(streams: unknown[]): string[] {
       }
     }
     const filetype = isRecord(stream.format) ? stream.format.filetype : undefined;
-    if (stream.on_error === 'skip' && filetype !== undefined && filetype !== 'csv') {
-      problems.push(`${where}.on_error skip applies to CSV only; ${String(filetype)} files have no malformed rows to skip (remove on_error)`);
+    if (stream.on_error === 'skip' && filetype !== undefined && filetype !== 'csv' && filetype !== 'document') {
+      problems.push(`${where}.on_error skip applies to CSV (malformed rows) and documents (files that cannot be parsed) only; ${String(filetype)} files have no malformed rows to skip (remove on_error)`);
     }
     if (Array.isArray(stream.globs)) {
       stream.globs.forEach((glob, globIndex) => {

@@ -2,7 +2,11 @@
  * A format DuckDB cannot read (Avro, Excel, documents) is converted when staged into one it can:
  * the stream's format says what DuckDB reads (JSON Lines, say), `conversion` what the objects are.
  */
-export type ConvertedFormat = { filetype: 'avro' } | { filetype: 'excel'; sheet?: string } | { filetype: 'document' };
+export type ConvertedFormat =
+  | { filetype: 'avro' }
+  | { filetype: 'excel'; sheet?: string }
+  // skipUnprocessable (on_error skip): a document that cannot be parsed is a record with its parse error, not a failed stream.
+  | { filetype: 'document'; skipUnprocessable?: boolean };
 
 interface Converted {
   /** Set when the objects are of another format, converted into this one as they are staged. */

@@ -1,5 +1,6 @@
 import type { FileFormat } from './formats.js';
 import { caseCollisions, jsonObjectsReaderSql } from './json-keys.js';
+import { settings } from '../settings.js';
 import { pathsSql, sqlString, sqlStringList } from './sql.js';
 
 /**
@@ -26,7 +27,7 @@ export function readerSql(
       const columns = options.jsonColumns === undefined ? '' : `, columns = {${options.jsonColumns.map((name) => `${sqlString(name)}: 'JSON'`).join(', ')}}`;
       // records = true: a line that is not an object (42, "text", [1, 2], null) is an error, never a
       // reason for DuckDB to read the whole file as one `json` column.
-      return `read_json(${pathsSql(path)}, format = 'newline_delimited', records = true${columns}${filename})`;
+      return `read_json(${pathsSql(path)}, format = 'newline_delimited', records = true${columns}${documentObjectSize(format)}${filename})`;
     }
     case 'csv': {
       const csvOptions: string[] = [`header = ${format.header ? 'true' : 'false'}`];
@@ -46,3 +47,15 @@ export function readerSql(
     }
   }
 }
+
+/**
+ * A document's record holds its whole text: past DuckDB's 16 MB default object size when the content
+ * is; its converter refuses content over SOURCE_S3_DOCUMENT_MAX_CONTENT_BYTES, so this much always fits.
+ */
+function documentObjectSize(format: FileFormat): string {
+  if (format.conversion?.filetype !== 'document') return '';
+  return `, maximum_object_size = ${settings().documentMaxContentBytes + DOCUMENT_RECORD_OVERHEAD_BYTES}`;
+}
+
+/** Room for a document record's other fields (its key, escaped, is at most 6 KiB). */
+export const DOCUMENT_RECORD_OVERHEAD_BYTES = 64 * 1024;

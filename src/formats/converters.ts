@@ -7,7 +7,7 @@ import { excelConverter } from './excel/excel-converter.js';
 const CONVERTERS: ConverterRegistry = {
   avro: () => avroConverter,
   excel: (format) => excelConverter(format as Extract<ConvertedFormat, { filetype: 'excel' }>),
-  document: () => documentConverter,
+  document: (format) => documentConverter(format as Extract<ConvertedFormat, { filetype: 'document' }>),
 };
 
 /** The converter of a format DuckDB cannot read. */

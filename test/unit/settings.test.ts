@@ -32,6 +32,8 @@ describe('readSettings', () => {
       streamMinBytes: 8388608,
       partBytes: 8388608,
       partsInFlight: 4,
+      documentMaxBytes: 32 * 2 ** 20,
+      documentMaxContentBytes: 32 * 2 ** 20,
     });
   });
 
