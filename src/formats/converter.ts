@@ -46,8 +46,8 @@ export interface ConversionResult {
   rows: number;
   /**
    * The columns the file itself declares (Avro's writer schema; a document's fixed fields), in order:
-   * discover takes them as they are instead of inferring types from the converted rows. Undefined:
-   * the converted rows are typed by DuckDB like any JSON Lines (Excel).
+   * discover takes them as they are instead of inferring types from the converted rows (Excel gives
+   * the types its sampled cells make). Undefined: the converted rows are typed by DuckDB like any JSON Lines.
    */
   columns?: DeclaredColumn[];
 }

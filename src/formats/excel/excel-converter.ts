@@ -1,13 +1,72 @@
+import { open } from 'node:fs/promises';
 import type { ConvertedFormat } from '../../engine/formats.js';
-import { configError } from '../../protocol/errors.js';
-import type { Converter } from '../converter.js';
+import type { Converter, ConversionRequest, ConversionResult } from '../converter.js';
+import { ColumnNames, ColumnTypes } from './columns.js';
+import { readSheetRows, type CellValue, type Row } from './sheet-rows.js';
+import { readWorkbook } from './workbook.js';
+import { openXlsxArchive } from './xlsx-archive.js';
 
-// Placeholder until the Excel reader lands: refuses clearly instead of reading wrongly.
-export function excelConverter(_format: Extract<ConvertedFormat, { filetype: 'excel' }>): Converter {
-  return {
-    name: 'Excel',
-    convert: async (request) => {
-      throw configError(`${request.url}: Excel files cannot be read yet.`);
-    },
-  };
+/** Lines buffered before a write to the target. */
+const FLUSH_BYTES = 1 << 20;
+
+/**
+ * An .xlsx sheet as JSON Lines: the first row with a value names the columns, each later row with
+ * a value is a line. Values keep their type (numbers, booleans, ISO dates and times, text), and
+ * the columns are declared with the types their values make, widened as CSV's are.
+ */
+export function excelConverter(format: Extract<ConvertedFormat, { filetype: 'excel' }>): Converter {
+  return { name: 'Excel', convert: (request) => convertWorkbook(request, format.sheet) };
+}
+
+async function convertWorkbook(request: ConversionRequest, sheet: string | undefined): Promise<ConversionResult> {
+  const archive = await openXlsxArchive(request.source, request.url);
+  const target = await open(request.target, 'w', 0o600);
+  try {
+    const workbook = await readWorkbook(archive, request.url, sheet);
+    let names: ColumnNames | undefined;
+    const types = new ColumnTypes();
+    let rows = 0;
+    let written = 0;
+    let buffer = '';
+    const flush = async () => {
+      if (buffer === '') return;
+      await target.write(buffer);
+      buffer = '';
+    };
+    await readSheetRows(archive, workbook, request.url, async (chunk) => {
+      for (const row of chunk) {
+        if (names === undefined) {
+          names = new ColumnNames(row);
+          for (let index = 0; index < names.headerWidth; index += 1) types.add(names.name(index), undefined);
+          continue;
+        }
+        const line = `${JSON.stringify(record(row, names, types))}\n`;
+        buffer += line;
+        written += Buffer.byteLength(line);
+        rows += 1;
+        if (request.maxOutputBytes !== undefined && written >= request.maxOutputBytes) break;
+      }
+      if (buffer.length >= FLUSH_BYTES) await flush();
+      return request.maxOutputBytes === undefined || written < request.maxOutputBytes;
+    });
+    await flush();
+    return { rows, columns: types.declared() };
+  } finally {
+    await target.close();
+    archive.close();
+  }
+}
+
+/** A row as a JSON object: every header column (null where the row is short), then any cell past them. */
+function record(row: Row, names: ColumnNames, types: ColumnTypes): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const width = Math.max(names.headerWidth, row.length);
+  for (let index = 0; index < width; index += 1) {
+    const cell: CellValue | undefined = row[index];
+    if (index >= names.headerWidth && (cell === null || cell === undefined)) continue;
+    const name = names.name(index);
+    types.add(name, cell);
+    out[name] = cell === null || cell === undefined ? null : cell.value;
+  }
+  return out;
 }
