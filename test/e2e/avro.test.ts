@@ -167,7 +167,7 @@ describe('Avro files (written by avsc and by Apache avro-js)', () => {
     expect(two.data.score).toBeNull();
     expect(two.meta?.changes).toEqual([expect.objectContaining({ field: 'score', change: 'NULLED' })]);
     const one = byId.get(1)!;
-    expect(one.data).toMatchObject({ score: 2.5, maybe: 'm1', either: 1, tags: [], local: '2024-01-15T10:30:00.007' });
+    expect(one.data).toMatchObject({ score: 2.5, maybe: 'm1', either: 1, tags: [], local: '2024-01-15T10:30:00.007000' });
     // 64-bit longs keep every digit, at the top level and inside a map.
     expect(result.stdout).toContain('"big":9007199254740994');
     expect(result.stdout).toContain('"b c":-9007199254740993');
