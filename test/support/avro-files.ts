@@ -28,7 +28,7 @@ const snappyCodec: Compress = (data, done) => {
  * a dependency here, and a stored frame is still a frame every zstd decoder must read.
  */
 const zstdStoredCodec: Compress = (data, done) => {
-  const parts = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.from([0x00, 0x58])]; // magic; no checksum, window 2^(10+11)
+  const parts: Buffer[] = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.from([0x00, 0x58])]; // magic; no checksum, window 2^(10+11)
   const MAX = 128 * 1024;
   for (let start = 0; start === 0 || start < data.length; start += MAX) {
     const chunk = data.subarray(start, start + MAX);
