@@ -1,3 +1,4 @@
+import { AVRO_IN_QUERIES, namesAvro } from '../engine/model-query-avro.js';
 import picomatch from 'picomatch';
 import type { FileFormat } from '../engine/formats.js';
 import { parseModelQuery, QueryRuleError, renderCheckedQuery, withFileNamesAsUrls } from '../engine/model-query.js';
@@ -92,6 +93,7 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
     const [, urlBucket, key] = match as unknown as [string, string, string];
     if (urlBucket !== config.bucket) throw queryError(streamName, `reads "${reference.url}" from bucket "${urlBucket}"; only the configured bucket "${config.bucket}" can be read`);
     if (key.split('/').some((segment) => segment === '..' || segment === '.')) throw queryError(streamName, `reads "${reference.url}", whose key has a . or .. segment`);
+    if (namesAvro(key)) throw queryError(streamName, `reads "${reference.url}": ${AVRO_IN_QUERIES}`);
     if (config.pathPrefix !== '' && !key.startsWith(config.pathPrefix)) {
       throw queryError(streamName, `reads "${reference.url}", outside the configured path "${config.pathPrefix}"`);
     }
