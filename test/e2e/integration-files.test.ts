@@ -25,11 +25,11 @@ describe('integration_tests/', () => {
     const { status, message } = await check({
       bucket: 's3://demo-bucket/exports',
       credentials: { auth_type: 'iam_role', role_arn: 'arn:aws:iam::123456789012:role/reader' },
-      file_type: 'xlsx',
+      file_type: 'xml',
     });
     expect(status).toBe('FAILED');
     expect(message).toBe(
-      'Invalid configuration (3 problems): credentials.external_id is required for auth_type iam_role; file_type must be one of csv, parquet, jsonl (got "xlsx"); bucket must be the bucket name only, e.g. my-bucket (got "s3://demo-bucket/exports"); put any folder in path.',
+      'Invalid configuration (3 problems): credentials.external_id is required for auth_type iam_role; file_type must be one of csv, parquet, jsonl, avro, excel, document (got "xml"); bucket must be the bucket name only, e.g. my-bucket (got "s3://demo-bucket/exports"); put any folder in path.',
     );
   });
 });

@@ -65,7 +65,7 @@ describe('config validation', () => {
     [{ bucket: 'b', credentials: {} }, 'credentials.auth_type is required (one of iam_user, iam_role, default_chain, anonymous)'],
     [{ bucket: 'b', credentials: { auth_type: 'iam_role', role_arn: 'not-an-arn', external_id: 'x' } }, 'credentials.role_arn must look like arn:aws:iam::<12-digit account>:role/<name>'],
     [{ bucket: 'b', credentials: user, streams: [{ globs: ['a'] }] }, 'streams[0].name is required'],
-    [{ bucket: 'b', credentials: user, streams: [{ name: 's', format: { filetype: 'xlsx' } }] }, 'streams[0].format.filetype must be one of csv, parquet, jsonl (got "xlsx")'],
+    [{ bucket: 'b', credentials: user, streams: [{ name: 's', format: { filetype: 'xml' } }] }, 'streams[0].format.filetype must be one of csv, parquet, jsonl, avro, excel, document (got "xml")'],
     [{ bucket: 'b', credentials: user, streams: [{ name: 's', format: { filetype: 'csv', skip_rows: -1 } }] }, 'streams[0].format.skip_rows must be >= 0'],
     [{ bucket: 'b', credentials: user, streams: [{ name: 's', globs: [] }] }, 'streams[0].globs must have at least 1 item'],
     [{ bucket: 'b', credentials: user, streams: [{ name: 's', globs: ['/abs/*.csv'] }] }, 'streams[0].globs[0] "/abs/*.csv" must be relative to path; drop the leading /'],
