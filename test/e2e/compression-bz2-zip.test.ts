@@ -7,6 +7,7 @@ import { check, runCli, writeTempFile } from '../support/cli.js';
 import { BUCKET } from '../support/constants.js';
 import { configuredCatalog, configWith, discoverStreams, read, readUntilKilled, rememberedKeys, type ReadResult, type Schema } from '../support/read.js';
 import { deleteObject, putObject, testClient } from '../support/s3-client.js';
+import { useFaultProxy } from '../support/proxy-hooks.js';
 
 // .bz2 and .zip as the bzip2 and zip tools and Python's zipfile make them, uploaded to the local S3 server.
 const PREFIX = 'bz2zip/';
@@ -32,6 +33,13 @@ function folder(name: string, files: Record<string, string>): string {
     writeFileSync(join(dir, path), text);
   }
   return dir;
+}
+
+/** A copy of a zip with the first central directory entry changed by `patch` (given the entry's offset): a crafted archive. */
+function patchDirectory(zip: Buffer, patch: (bytes: Buffer, at: number) => void): Buffer {
+  const copy = Buffer.from(zip);
+  patch(copy, copy.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])));
+  return copy;
 }
 
 const python = (script: string, dir: string) => execFileSync('python3', ['-c', script], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -82,6 +90,8 @@ beforeAll(async () => {
     ['many/many.zip', readFileSync(join(zips, 'many.zip'))],
     ['cut-zip/tool.zip', toolZip.subarray(0, toolZip.length - 30)],
     ['parts/parts.zip', bigZip],
+    ['crafted/bomb.zip', patchDirectory(bigZip, (directory, at) => directory.writeUInt32LE(1_000, at + 24))],
+    ['crafted/crc.zip', patchDirectory(bigZip, (directory, at) => directory.writeUInt32LE(directory.readUInt32LE(at + 16) ^ 1, at + 16))],
     ['default/plain.csv', Buffer.from(squares(900, 902))],
     ['default/packed.csv.bz2', made(bz, 'bzip2', ['-k', '-f', 'a.csv'], 'a.csv.bz2')],
     ['default/archive.zip', toolZip],
@@ -230,6 +240,47 @@ describe('zip', () => {
     const { status, message } = await check(configWith([stream('cutzip', 'cut-zip/*')]));
     expect(status).toBe('FAILED');
     expect(message).toContain(`${url('cut-zip/tool.zip')} cannot be read as a zip`);
+  });
+});
+
+describe('crafted and flaky zips', () => {
+  const proxied = useFaultProxy();
+  const catalogOf = async (glob: string) => configuredCatalog(await discoverStreams(configWith([stream('parts', glob)])), INCREMENTAL);
+
+  it('a member that inflates past the size its directory declares (a zip bomb lies so) fails at once, naming it', async () => {
+    const result = await read(configWith([stream('parts', 'crafted/bomb.zip')]), await catalogOf('parts/*'));
+    expect(result.code).toBe(1);
+    expect(errorOf(result).message).toContain(`${url('crafted/bomb.zip#part1.csv')} expands past the 1000 bytes its zip directory declares`);
+    expect(result.records.filter((record) => record.data._ab_source_file_url.endsWith('#part1.csv'))).toHaveLength(0);
+  });
+
+  it('a member whose CRC-32 does not match fails naming it, with none of its rows', async () => {
+    const result = await read(configWith([stream('parts', 'crafted/crc.zip')]), await catalogOf('parts/*'));
+    expect(result.code).toBe(1);
+    expect(errorOf(result).message).toContain(`${url('crafted/crc.zip#part1.csv')} is corrupt: its CRC-32 does not match`);
+    expect(result.records.filter((record) => record.data._ab_source_file_url.endsWith('#part1.csv'))).toHaveLength(0);
+  });
+
+  it('bodies cut by the network (no Content-Length) are resumed: every row of every member once', async () => {
+    const catalog = await catalogOf('parts/*');
+    const rule = proxied.proxy().inject({ get: `${PREFIX}parts/parts.zip` }, { kind: 'cut', afterBytes: 40_000, contentLength: false }, 6);
+    const result = await read(configWith([stream('parts', 'parts/*')], { endpoint: proxied.endpoint() }), catalog, undefined, { SOURCE_S3_MAX_ATTEMPTS: '20' });
+    expect(result.code, result.stderr).toBe(0);
+    expect(rule.hits).toBeGreaterThanOrEqual(4);
+    const seen = result.records.map((record) => record.data.id).sort((a, b) => a - b);
+    expect(seen).toEqual(ids(0, 120_000));
+  });
+
+  it('a member body cut at every attempt fails the stream with a transient_error, no row of it emitted', async () => {
+    const catalog = await catalogOf('parts/*');
+    proxied.proxy().clearFaults();
+    proxied.proxy().inject({ get: `${PREFIX}parts/parts.zip` }, { kind: 'cut', afterBytes: 40_000, contentLength: true }, 1_000);
+    const result = await read(configWith([stream('parts', 'parts/*')], { endpoint: proxied.endpoint() }), catalog, undefined, { SOURCE_S3_MAX_ATTEMPTS: '2' });
+    expect(result.code).toBe(1);
+    const error = errorOf(result);
+    expect(error.failure_type).toBe('transient_error');
+    expect(error.message).toContain(url('parts/parts.zip'));
+    expect(result.records).toHaveLength(0);
   });
 });
 
