@@ -6,15 +6,21 @@ import { withScheme } from './semantic.js';
 import type { JsonSchema } from './spec.js';
 import { unknownFields } from './unknown-fields.js';
 
-/** File name endings of each file type; compressed variants are read transparently. */
+/**
+ * File name endings of each file type; compressed variants are read transparently. A default
+ * stream of a text type also matches every `.zip` and reads the members of its type (zip-files.ts).
+ */
 export const FILE_EXTENSIONS: Record<FileType, string[]> = {
-  csv: ['.csv', '.csv.gz', '.csv.zst'],
+  csv: ['.csv', '.csv.gz', '.csv.zst', '.csv.bz2'],
   parquet: ['.parquet'],
-  jsonl: ['.jsonl', '.jsonl.gz', '.jsonl.zst', '.ndjson', '.ndjson.gz', '.ndjson.zst'],
+  jsonl: ['.jsonl', '.jsonl.gz', '.jsonl.zst', '.jsonl.bz2', '.ndjson', '.ndjson.gz', '.ndjson.zst', '.ndjson.bz2'],
   avro: ['.avro'],
   excel: ['.xlsx'],
   document: ['.md', '.txt', '.pdf', '.docx'],
 };
+
+/** The default stream's glob for zips, for the file types whose files may come zipped. */
+export const ZIP_GLOB = '**/*.zip';
 
 /** Defaults and normalization of a config that passed validation. */
 export function resolveConfig(raw: SourceS3Config, schema: JsonSchema): { config: ResolvedConfig; warnings: string[] } {
@@ -56,7 +62,7 @@ function defaultStream(raw: SourceS3Config, pathPrefix: string, fileType: FileTy
   return {
     kind: 'files',
     name: lastSegment ?? raw.bucket.trim(),
-    globs: FILE_EXTENSIONS[fileType].map((extension) => `**/*${extension}`),
+    globs: [...FILE_EXTENSIONS[fileType].map((extension) => `**/*${extension}`), ...(fileType === 'parquet' ? [] : [ZIP_GLOB])],
     format: defaultFormat(fileType),
     primaryKey: defaultPrimaryKey(fileType),
     isDefault: true,

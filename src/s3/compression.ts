@@ -1,19 +1,29 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { constants, createGunzip, type Gunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
+import { Bzip2Decoder, bunzip2Stream } from './bzip2.js';
 
-export type Compression = 'none' | 'gzip' | 'zstd';
+export type Compression = 'none' | 'gzip' | 'zstd' | 'bzip2';
 
 export function compressionOf(key: string): Compression {
   const lower = key.toLowerCase();
   if (lower.endsWith('.gz') || lower.endsWith('.gzip')) return 'gzip';
   if (lower.endsWith('.zst') || lower.endsWith('.zstd')) return 'zstd';
+  if (lower.endsWith('.bz2') || lower.endsWith('.bzip2')) return 'bzip2';
   return 'none';
 }
 
 /** The key without its compression suffix: data.csv.gz -> data.csv */
 export function withoutCompressionSuffix(name: string): string {
-  return name.replace(/\.(gz|gzip|zst|zstd)$/i, '');
+  return name.replace(/\.(gz|gzip|zst|zstd|bz2|bzip2)$/i, '');
+}
+
+/**
+ * Whether DuckDB reads the compression itself (.gz, .zst: staged compressed, decompressed by
+ * DuckDB by the file's extension). bzip2 it cannot read: such objects are staged decompressed.
+ */
+export function duckdbReads(compression: Compression): boolean {
+  return compression !== 'bzip2';
 }
 
 /**
@@ -50,6 +60,7 @@ export abstract class PrefixDecoder {
 }
 
 export function prefixDecoder(compression: Exclude<Compression, 'none'>, limit: number): PrefixDecoder {
+  if (compression === 'bzip2') return new Bzip2PrefixDecoder(limit);
   return compression === 'gzip' ? new GzipPrefixDecoder(limit) : new ZstdPrefixDecoder(limit);
 }
 
@@ -101,8 +112,21 @@ class ZstdPrefixDecoder extends PrefixDecoder {
   }
 }
 
-/** A stream that decompresses gzip (every member of a multi-member file) or zstd data as it flows. */
+class Bzip2PrefixDecoder extends PrefixDecoder {
+  private readonly decoder = new Bzip2Decoder((data) => this.take(data));
+
+  async push(chunk: Buffer): Promise<void> {
+    this.decoder.push(chunk);
+  }
+
+  async finish(): Promise<void> {
+    this.decoder.end();
+  }
+}
+
+/** A stream that decompresses gzip (every member of a multi-member file), zstd or bzip2 data as it flows. */
 export function decompressStream(compression: Exclude<Compression, 'none'>): Transform {
+  if (compression === 'bzip2') return bunzip2Stream();
   // Large output chunks: fewer Buffers for the garbage collector.
   return compression === 'gzip' ? createGunzip({ chunkSize: 256 << 10 }) : zstdStream();
 }

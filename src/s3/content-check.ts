@@ -3,6 +3,7 @@ import { finished } from 'node:stream/promises';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { configError, type ConnectorError } from '../protocol/errors.js';
+import { Bzip2Decoder } from './bzip2.js';
 import type { Compression } from './compression.js';
 
 /**
@@ -25,13 +26,18 @@ export interface ContentCheck {
   readonly blank: boolean;
 }
 
-export function contentCheck(compression: Compression, url: string): ContentCheck {
+/**
+ * `output`, for bzip2 only (which DuckDB cannot read), takes the decompressed text in order: the
+ * caller stages that instead of the object's bytes.
+ */
+export function contentCheck(compression: Compression, url: string, output?: (text: Buffer) => Promise<void>): ContentCheck {
   if (compression === 'gzip') return new GzipCheck(url);
   if (compression === 'zstd') return new ZstdCheck(url);
+  if (compression === 'bzip2') return new Bzip2Check(url, output);
   return new PlainCheck();
 }
 
-const EXTENSIONS: Record<Exclude<Compression, 'none'>, string> = { gzip: '.gz', zstd: '.zst' };
+const EXTENSIONS: Record<Exclude<Compression, 'none'>, string> = { gzip: '.gz', zstd: '.zst', bzip2: '.bz2' };
 
 /**
  * The error for compressed data that cannot be decompressed to its end: cut
@@ -52,7 +58,7 @@ export function compressedDataError(url: string, compression: Exclude<Compressio
 /** zlib's "unexpected end of file" (Z_BUF_ERROR at the end) and fzstd's "unexpected EOF" (code 5). */
 function isEarlyEnd(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return code === 'Z_BUF_ERROR' || code === 5 || /unexpected (end of file|EOF)/i.test(String(message));
+  return code === 'Z_BUF_ERROR' || code === 5 || code === 'BZ2_EARLY_END' || /unexpected (end of file|EOF)/i.test(String(message));
 }
 
 /**
@@ -184,6 +190,47 @@ class ZstdCheck implements ContentCheck {
       this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), final);
     } catch (error) {
       throw compressedDataError(this.url, 'zstd', error);
+    }
+  }
+}
+
+/** Decompresses as it checks, handing the text to `output` (bzip2 is staged decompressed). */
+class Bzip2Check implements ContentCheck {
+  private readonly scan = new BlankScan();
+  private pending: Buffer[] = [];
+  private readonly decoder = new Bzip2Decoder((data) => this.pending.push(data));
+  blank = true;
+
+  constructor(
+    private readonly url: string,
+    private readonly output: ((text: Buffer) => Promise<void>) | undefined,
+  ) {}
+
+  async push(chunk: Buffer): Promise<void> {
+    this.decode(() => this.decoder.push(chunk));
+    await this.flush();
+  }
+
+  async end(): Promise<void> {
+    this.decode(() => this.decoder.end());
+    await this.flush();
+    this.blank = this.scan.end();
+  }
+
+  private decode(step: () => void): void {
+    try {
+      step();
+    } catch (error) {
+      throw compressedDataError(this.url, 'bzip2', error);
+    }
+  }
+
+  private async flush(): Promise<void> {
+    const pieces = this.pending;
+    this.pending = [];
+    for (const piece of pieces) {
+      this.scan.add(piece);
+      await this.output?.(piece);
     }
   }
 }

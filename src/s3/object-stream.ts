@@ -134,7 +134,7 @@ export class ObjectPass {
   }
 
   /** Stops the reader before it can see an end of file, then closes the FIFO. */
-  private fail(error: unknown, compression?: 'gzip' | 'zstd'): ConnectorError {
+  private fail(error: unknown, compression?: 'gzip' | 'zstd' | 'bzip2'): ConnectorError {
     this.state = 'failed';
     try {
       this.beforeClose();
@@ -148,10 +148,10 @@ export class ObjectPass {
   }
 }
 
-/** zlib's errors carry a Z_ code; fzstd's a numeric code. */
+/** zlib's errors carry a Z_ code; fzstd's a numeric code; our bzip2 decoder's a BZ2_ code. */
 function isDecompressionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
-  return (typeof code === 'string' && code.startsWith('Z_')) || typeof code === 'number';
+  return (typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('BZ2_'))) || typeof code === 'number';
 }
 
 /**

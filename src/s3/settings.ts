@@ -1,4 +1,5 @@
 import type { Authentication } from '../generated/config.js';
+import type { ZipMember } from './zip-directory.js';
 
 /** What the S3 layer needs to reach a bucket. */
 export interface S3Settings {
@@ -15,6 +16,8 @@ export interface S3Object {
   size: number;
   lastModified: Date;
   etag?: string;
+  /** Set for a member of a .zip: `key` is `<zip key>#<member path>`, and its bytes are read from the zip. */
+  member?: ZipMember;
 }
 
 /** Receives every credential value the S3 layer learns, so output can be redacted. */

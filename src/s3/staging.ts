@@ -5,7 +5,8 @@ import { gzipSync } from 'node:zlib';
 import type { Bucket } from './bucket.js';
 import { configError, ConnectorError } from '../protocol/errors.js';
 import { contentCheck, isBlankText } from './content-check.js';
-import { compressionOf, withoutCompressionSuffix } from './compression.js';
+import { compressionOf, duckdbReads, withoutCompressionSuffix } from './compression.js';
+import { downloadDecoded } from './decoded-download.js';
 import { readTextPrefix } from './text-prefix.js';
 import { makeFifo } from './fifo.js';
 import { QueryFolder } from './query-folder.js';
@@ -92,6 +93,7 @@ export class StagingArea {
    * upload for a shorter file.
    */
   async download(bucket: Bucket, object: S3Object, at?: string): Promise<StagedFile> {
+    if (object.member !== undefined || !duckdbReads(compressionOf(object.key))) return this.downloadText(bucket, object, at);
     const path = at ?? this.localPath(object.key);
     if (at !== undefined) await this.folderFor(at);
     // A zero-byte object has no rows, whatever its name says: there is nothing to decompress.
@@ -107,6 +109,25 @@ export class StagingArea {
       throw (await this.spaceError(error, bucket, object.key, object.size)) ?? mapAwsError(error, bucket.context({ operation: 'read', key: object.key }));
     }
     return { path, bucket: bucket.name, object, bytesFetched: bytes, complete: true, blank: check.blank };
+  }
+
+  /**
+   * Stages the decompressed text of what DuckDB cannot read itself: a .bz2 object, a zip member.
+   * The staged name drops the compression suffix (data.csv.bz2 -> data.csv; k.zip#a/b.csv -> b.csv):
+   * DuckDB reads it as plain text. Disk use is the decompressed size.
+   */
+  private async downloadText(bucket: Bucket, object: S3Object, at?: string): Promise<StagedFile> {
+    const name = withoutCompressionSuffix(object.member?.name ?? object.key);
+    const path = at === undefined ? this.localPath(name) : join(dirname(at), localFileName(withoutCompressionSuffix(basename(at))));
+    if (at !== undefined) await this.folderFor(path);
+    try {
+      const { fetched, blank } = await downloadDecoded(bucket, object, path);
+      return { path, bucket: bucket.name, object, bytesFetched: fetched, complete: true, blank };
+    } catch (error) {
+      await rm(path, { force: true });
+      if (error instanceof ConnectorError) throw error;
+      throw (await this.spaceError(error, bucket, object.key, object.size)) ?? mapAwsError(error, bucket.context({ operation: 'read', key: object.member?.archive.key ?? object.key }));
+    }
   }
 
   /**

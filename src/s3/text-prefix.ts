@@ -2,6 +2,7 @@ import type { Bucket } from './bucket.js';
 import { compressionOf, prefixDecoder } from './compression.js';
 import { compressedDataError } from './content-check.js';
 import type { S3Object } from './settings.js';
+import { readMemberPrefix } from './zip-member.js';
 
 /** First and largest ranged read while decompressing a sample: small files cost one small request. */
 const FIRST_RANGE_BYTES = 64 << 10;
@@ -22,6 +23,7 @@ export interface TextPrefix {
  * `limit` bytes of text are out or the file ends.
  */
 export async function readTextPrefix(bucket: Bucket, object: S3Object, limit: number): Promise<TextPrefix> {
+  if (object.member !== undefined) return readMemberPrefix(bucket, object, limit);
   const compression = compressionOf(object.key);
   if (compression === 'none') {
     const end = Math.min(object.size, limit) - 1;

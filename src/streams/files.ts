@@ -1,5 +1,6 @@
 import type { FileStreamConfig } from '../config/resolved.js';
 import type { Bucket } from '../s3/bucket.js';
+import { expandZips } from './zip-files.js';
 import { GlobMatcher } from '../s3/globs.js';
 import type { S3Object } from '../s3/settings.js';
 
@@ -26,7 +27,8 @@ export async function* streamFilePages(
 ): AsyncGenerator<S3Object[]> {
   const matcher = streamMatcher(pathPrefix, stream);
   for await (const page of bucket.listPages(matcher.listPrefix)) {
-    yield page.filter((object) => matcher.matches(object.key) && (startDate === undefined || object.lastModified >= startDate));
+    // A matching .zip stands for its members (one ranged GET or two for its directory).
+    yield expandZips(bucket, stream, page.filter((object) => matcher.matches(object.key) && (startDate === undefined || object.lastModified >= startDate)));
   }
 }
 

@@ -24,7 +24,7 @@ export async function obtainFile(context: SourceContext, stream: FileStreamConfi
   const { bucket, staging, engine } = context;
   const format = stream.format;
   const { streamMinBytes } = settings();
-  if (format.filetype === 'parquet' || format.conversion !== undefined) return stageWhole(context, stream, object);
+  if (format.filetype === 'parquet' || format.conversion !== undefined || object.member !== undefined) return stageWhole(context, stream, object);
   if (!streamsFrom(stream, catalogColumns, object, streamMinBytes)) return staging.download(bucket, object);
   const head = (await stageSample(bucket, staging, engine, object, format)).staged;
   // A file that fits its sample, or whose first megabyte is blank (maybe all of it is: no rows), is
@@ -44,13 +44,14 @@ export function stageWhole(context: SourceContext, stream: FileStreamConfig, obj
   const { bucket, staging } = context;
   const { partBytes, partsInFlight } = settings();
   if (stream.format.conversion !== undefined) return stageConverted(bucket, staging, stream.format.conversion, object, at);
-  if (stream.format.filetype === 'parquet' && object.size > partBytes) return staging.downloadInParts(bucket, object, { partBytes, inFlight: partsInFlight }, at);
+  // A zip member is staged whole, decompressed (staging.download reads it from the zip).
+  if (stream.format.filetype === 'parquet' && object.member === undefined && object.size > partBytes) return staging.downloadInParts(bucket, object, { partBytes, inFlight: partsInFlight }, at);
   return staging.download(bucket, object, at);
 }
 
 /** Whether `obtainFile` streams the object (a text file from SOURCE_S3_STREAM_MIN_BYTES up) rather than staging it. */
 export function streamsFrom(stream: FileStreamConfig, catalogColumns: number, object: S3Object, streamMinBytes = settings().streamMinBytes): boolean {
-  return object.size >= streamMinBytes && canStream(stream, catalogColumns);
+  return object.size >= streamMinBytes && object.member === undefined && canStream(stream, catalogColumns);
 }
 
 /**

@@ -11,6 +11,7 @@ import type { S3Object } from '../s3/settings.js';
 import type { SourceContext } from './context.js';
 import { lastRecordEnd } from '../engine/record-boundary.js';
 import { compressionOf } from '../s3/compression.js';
+import { isZipKey } from '../s3/zip-directory.js';
 import { duckdbReason, sampleBytes, stageSample } from './sample.js';
 import { settings } from '../settings.js';
 import { formatBytes } from '../format-bytes.js';
@@ -49,6 +50,13 @@ const FORMAT_OF_READER: Record<string, FileFormat['filetype']> = {
   read_ndjson: 'jsonl',
   read_ndjson_auto: 'jsonl',
 };
+
+/** Why DuckDB cannot read the object a query names (a .bz2 file, a zip), or undefined. */
+function notReadByDuckdb(key: string): string | undefined {
+  if (isZipKey(key)) return 'a zip archive';
+  if (compressionOf(key) === 'bzip2') return 'a bzip2 file';
+  return undefined;
+}
 
 function formatOf(reader: string | undefined, key: string): FileFormat['filetype'] | undefined {
   if (reader !== undefined) return FORMAT_OF_READER[reader];
@@ -120,6 +128,13 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
     }
     const filetype = formatOf(reference.reader, key);
     for (const object of objects) {
+      const notForDuckdb = notReadByDuckdb(object.key);
+      if (notForDuckdb !== undefined) {
+        throw queryError(
+          streamName,
+          `reads "s3://${config.bucket}/${object.key}", ${notForDuckdb}, which DuckDB does not read: model queries and the query preview read CSV, JSON Lines and Parquet, plain, .gz or .zst. Read it with a file stream (globs matching it), or narrow the query's glob`,
+        );
+      }
       const unstageable = unstageableKey(object.key);
       if (unstageable !== undefined) throw queryError(streamName, `reads "s3://${config.bucket}/${object.key}", whose key ${unstageable}; rename the object or narrow the glob`);
       objectsRead.set(object.key, { object, filetype: objectsRead.get(object.key)?.filetype ?? filetype });

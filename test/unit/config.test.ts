@@ -22,7 +22,7 @@ describe('config validation', () => {
       {
         kind: 'files',
         name: 'daily',
-        globs: ['**/*.jsonl', '**/*.jsonl.gz', '**/*.jsonl.zst', '**/*.ndjson', '**/*.ndjson.gz', '**/*.ndjson.zst'],
+        globs: ['**/*.jsonl', '**/*.jsonl.gz', '**/*.jsonl.zst', '**/*.jsonl.bz2', '**/*.ndjson', '**/*.ndjson.gz', '**/*.ndjson.zst', '**/*.ndjson.bz2', '**/*.zip'],
         format: { filetype: 'jsonl' },
         primaryKey: [],
         isDefault: true,
@@ -33,7 +33,7 @@ describe('config validation', () => {
 
   it('names the default stream after the bucket when there is no path', () => {
     const { config } = validateConfig({ bucket: 'sales-data', credentials: user }, new SecretRedactor());
-    expect(config.streams[0]).toMatchObject({ name: 'sales-data', globs: ['**/*.csv', '**/*.csv.gz', '**/*.csv.zst'], format: { filetype: 'csv', header: true } });
+    expect(config.streams[0]).toMatchObject({ name: 'sales-data', globs: ['**/*.csv', '**/*.csv.gz', '**/*.csv.zst', '**/*.csv.bz2', '**/*.zip'], format: { filetype: 'csv', header: true } });
   });
 
   it('resolves CSV options, turning a typed \\t into a tab', () => {

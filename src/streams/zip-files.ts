@@ -1,0 +1,40 @@
+import { FILE_EXTENSIONS } from '../config/resolve.js';
+import type { FileStreamConfig } from '../config/resolved.js';
+import { configError } from '../protocol/errors.js';
+import type { Bucket } from '../s3/bucket.js';
+import type { S3Object } from '../s3/settings.js';
+import { isZipKey, zipMembers } from '../s3/zip-directory.js';
+
+/**
+ * Replaces each .zip among listed objects with its members, each then a file of the stream
+ * (`s3://bucket/key.zip#member/path.csv`). A configured stream reads every member of a zip its
+ * globs match. The default stream, which matches `**\/*.zip`, reads a member when its name has
+ * the file type's extension (a.csv, a.csv.gz), or every member when the zip's own name does
+ * (data.csv.zip): a zip of unrelated files is not read as CSV.
+ */
+export async function expandZips(bucket: Bucket, stream: FileStreamConfig, objects: S3Object[]): Promise<S3Object[]> {
+  if (!objects.some((object) => isZipKey(object.key))) return objects;
+  const expanded: S3Object[] = [];
+  for (const object of objects) {
+    if (!isZipKey(object.key)) {
+      expanded.push(object);
+      continue;
+    }
+    if (stream.format.filetype === 'parquet') {
+      throw configError(
+        `Stream "${stream.name}": s3://${bucket.name}/${object.key} is a zip; zips are read for CSV and JSON Lines streams (Parquet needs random access: upload the .parquet files themselves), or exclude it with the stream's globs.`,
+        { streamName: stream.name },
+      );
+    }
+    const members = await zipMembers(bucket, object);
+    expanded.push(...(stream.isDefault ? members.filter((member) => defaultStreamReads(stream, object.key, member)) : members));
+  }
+  return expanded;
+}
+
+function defaultStreamReads(stream: FileStreamConfig, zipKey: string, member: S3Object): boolean {
+  const extensions = FILE_EXTENSIONS[stream.format.filetype];
+  const name = (member.member?.name ?? '').toLowerCase();
+  const zipName = zipKey.toLowerCase().replace(/\.zip$/, '');
+  return extensions.some((extension) => name.endsWith(extension) || zipName.endsWith(extension));
+}
