@@ -10,7 +10,7 @@ import type { StreamCheck } from './check-stream.js';
 import { StateCheckpoints } from './checkpoints.js';
 import type { SourceContext } from './context.js';
 import { Downloader } from './downloader.js';
-import { oldestFirst, s3Url, streamFilePages, streamFiles } from './files.js';
+import { matchingObjectPages, oldestFirst, s3Url } from './files.js';
 import { ProgressDisplay } from './progress.js';
 import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN } from './schema.js';
 import { StreamState } from './state.js';
@@ -69,7 +69,8 @@ export function fileTransferAirbyteStream(stream: FileStreamConfig): AirbyteStre
 /** check with file transfer: the stream matches at least one file (its contents are not opened). */
 export async function checkFileTransferStream(context: SourceContext, stream: FileStreamConfig): Promise<StreamCheck> {
   const { config, bucket } = context;
-  for await (const page of streamFilePages(bucket, config.pathPrefix, stream, config.startDate)) {
+  // A .zip is copied as it is: its members are not files of the stream here.
+  for await (const page of matchingObjectPages(bucket, config.pathPrefix, stream, config.startDate)) {
     const first = page[0];
     if (first === undefined) continue;
     return { stream: stream.name, file: s3Url(bucket.name, first.key), columns: Object.keys(FILE_TRANSFER_SCHEMA.properties).length, rowsParsed: 0, rowsSkipped: 'files are copied, not parsed' };
@@ -112,7 +113,7 @@ export async function readFileTransferStream(
   await out.write(streamStatusMessage(plan.name, 'STARTED'));
 
   const matching: S3Object[] = [];
-  for await (const object of streamFiles(bucket, config.pathPrefix, stream, config.startDate)) matching.push(object);
+  for await (const page of matchingObjectPages(bucket, config.pathPrefix, stream, config.startDate)) matching.push(...page);
   const toRead = oldestFirst(matching).filter((object) => !state.isSynced(object));
   const paths = new Map(toRead.map((object) => [object.key, transferRelativePath(object.key, config.pathPrefix, preserveDirectories)]));
   const duplicates = duplicatePaths(paths);

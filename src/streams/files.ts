@@ -25,10 +25,20 @@ export async function* streamFilePages(
   stream: FileStreamConfig,
   startDate: Date | undefined,
 ): AsyncGenerator<S3Object[]> {
+  // A matching .zip stands for its members (one ranged GET or two for its directory).
+  for await (const page of matchingObjectPages(bucket, pathPrefix, stream, startDate)) yield expandZips(bucket, stream, page);
+}
+
+/** The listed objects themselves, a .zip as one object: what raw-file transfer copies. */
+export async function* matchingObjectPages(
+  bucket: Bucket,
+  pathPrefix: string,
+  stream: FileStreamConfig,
+  startDate: Date | undefined,
+): AsyncGenerator<S3Object[]> {
   const matcher = streamMatcher(pathPrefix, stream);
   for await (const page of bucket.listPages(matcher.listPrefix)) {
-    // A matching .zip stands for its members (one ranged GET or two for its directory).
-    yield expandZips(bucket, stream, page.filter((object) => matcher.matches(object.key) && (startDate === undefined || object.lastModified >= startDate)));
+    yield page.filter((object) => matcher.matches(object.key) && (startDate === undefined || object.lastModified >= startDate));
   }
 }
 

@@ -1,5 +1,6 @@
 import { FILE_EXTENSIONS } from '../config/resolve.js';
 import type { FileStreamConfig } from '../config/resolved.js';
+import { sourceFileType } from '../engine/formats.js';
 import { configError } from '../protocol/errors.js';
 import type { Bucket } from '../s3/bucket.js';
 import type { S3Object } from '../s3/settings.js';
@@ -22,7 +23,7 @@ export async function expandZips(bucket: Bucket, stream: FileStreamConfig, objec
     }
     if (stream.format.filetype === 'parquet') {
       throw configError(
-        `Stream "${stream.name}": s3://${bucket.name}/${object.key} is a zip; zips are read for CSV and JSON Lines streams (Parquet needs random access: upload the .parquet files themselves), or exclude it with the stream's globs.`,
+        `Stream "${stream.name}": s3://${bucket.name}/${object.key} is a zip; zips are read for every file type but Parquet (Parquet needs random access: upload the .parquet files themselves), or exclude it with the stream's globs.`,
         { streamName: stream.name },
       );
     }
@@ -33,7 +34,7 @@ export async function expandZips(bucket: Bucket, stream: FileStreamConfig, objec
 }
 
 function defaultStreamReads(stream: FileStreamConfig, zipKey: string, member: S3Object): boolean {
-  const extensions = FILE_EXTENSIONS[stream.format.filetype];
+  const extensions = FILE_EXTENSIONS[sourceFileType(stream.format)];
   const name = (member.member?.name ?? '').toLowerCase();
   const zipName = zipKey.toLowerCase().replace(/\.zip$/, '');
   return extensions.some((extension) => name.endsWith(extension) || zipName.endsWith(extension));
