@@ -1,5 +1,5 @@
 import type { Engine } from './engine.js';
-import { excelInQueryMessage, isExcelName } from './excel-in-queries.js';
+import { unreadableFile, unreadableReason } from './query-unreadable.js';
 import type { FileSite } from './model-query-rules.js';
 import { QueryRuleError } from './model-query-rules.js';
 import { isNode, serializeSql, where, type TreeNode } from './model-query-tree.js';
@@ -98,7 +98,8 @@ export function referenceAt(site: FileSite, model: Templates, sql: string): Quer
   const url = site.name;
   if (site.reader !== undefined) return readerReference(site, site.call!, model);
   const reader = readerForName(url);
-  if (isExcelName(url)) throw new QueryRuleError(excelInQueryMessage(`"${url}"`, where(site.node, sql)));
+  const unreadable = unreadableFile(url);
+  if (unreadable !== undefined) throw new QueryRuleError(`reads "${url}"${where(site.node, sql)}: ${unreadableReason(unreadable)}`);
   if (isGlob(url) && reader === undefined) {
     throw new QueryRuleError(
       `reads "${url}"${where(site.node, sql)} with FROM, which needs a file extension to pick a reader; end the glob in .parquet, .csv, .json... or use read_parquet()/read_csv()/read_json()`,

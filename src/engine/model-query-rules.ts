@@ -1,5 +1,4 @@
-import { excelInQueryMessage } from './excel-in-queries.js';
-import { AVRO_IN_QUERIES } from './model-query-avro.js';
+import { unreadableReader, unreadableReason } from './query-unreadable.js';
 import { asciiLower, isNode, QueryRuleError, where, type TreeNode } from './model-query-tree.js';
 
 export { QueryRuleError } from './model-query-tree.js';
@@ -171,8 +170,8 @@ function checkTableFunction(node: TreeNode, sql: string, files: FilePolicy, site
   const name = asciiLower(String(call.function_name ?? ''));
   const at = where(node, sql);
   if (SAFE_TABLE_FUNCTIONS.has(name)) return;
-  if (name === 'read_xlsx') throw new QueryRuleError(excelInQueryMessage('with read_xlsx()', at));
-  if (name === 'read_avro') throw new QueryRuleError(`uses read_avro()${at}: ${AVRO_IN_QUERIES}`);
+  const unreadable = unreadableReader(name);
+  if (unreadable !== undefined) throw new QueryRuleError(`uses ${name}()${at}, a reader of ${unreadableReason(unreadable)}`);
   if (!FILE_READERS.has(name)) {
     throw new QueryRuleError(`uses table function ${name}()${at}, which is not allowed (allowed: ${[...FILE_READERS, ...SAFE_TABLE_FUNCTIONS].join(', ')})`);
   }

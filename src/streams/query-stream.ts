@@ -1,4 +1,3 @@
-import { AVRO_IN_QUERIES, namesAvro } from '../engine/model-query-avro.js';
 import picomatch from 'picomatch';
 import type { FileFormat } from '../engine/formats.js';
 import { parseModelQuery, QueryRuleError, renderCheckedQuery, withFileNamesAsUrls } from '../engine/model-query.js';
@@ -11,7 +10,7 @@ import type { S3Object } from '../s3/settings.js';
 import type { SourceContext } from './context.js';
 import { lastRecordEnd } from '../engine/record-boundary.js';
 import { compressionOf } from '../s3/compression.js';
-import { isZipKey } from '../s3/zip-directory.js';
+import { unreadableFile, unreadableReason } from '../engine/query-unreadable.js';
 import { duckdbReason, sampleBytes, stageSample } from './sample.js';
 import { settings } from '../settings.js';
 import { formatBytes } from '../format-bytes.js';
@@ -50,13 +49,6 @@ const FORMAT_OF_READER: Record<string, FileFormat['filetype']> = {
   read_ndjson: 'jsonl',
   read_ndjson_auto: 'jsonl',
 };
-
-/** Why DuckDB cannot read the object a query names (a .bz2 file, a zip), or undefined. */
-function notReadByDuckdb(key: string): string | undefined {
-  if (isZipKey(key)) return 'a zip archive';
-  if (compressionOf(key) === 'bzip2') return 'a bzip2 file';
-  return undefined;
-}
 
 function formatOf(reader: string | undefined, key: string): FileFormat['filetype'] | undefined {
   if (reader !== undefined) return FORMAT_OF_READER[reader];
@@ -101,7 +93,8 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
     const [, urlBucket, key] = match as unknown as [string, string, string];
     if (urlBucket !== config.bucket) throw queryError(streamName, `reads "${reference.url}" from bucket "${urlBucket}"; only the configured bucket "${config.bucket}" can be read`);
     if (key.split('/').some((segment) => segment === '..' || segment === '.')) throw queryError(streamName, `reads "${reference.url}", whose key has a . or .. segment`);
-    if (namesAvro(key)) throw queryError(streamName, `reads "${reference.url}": ${AVRO_IN_QUERIES}`);
+    const unreadableUrl = unreadableFile(key);
+    if (unreadableUrl !== undefined) throw queryError(streamName, `reads "${reference.url}": ${unreadableReason(unreadableUrl)}`);
     if (config.pathPrefix !== '' && !key.startsWith(config.pathPrefix)) {
       throw queryError(streamName, `reads "${reference.url}", outside the configured path "${config.pathPrefix}"`);
     }
@@ -128,13 +121,9 @@ export async function prepareQuery(context: SourceContext, streamName: string | 
     }
     const filetype = formatOf(reference.reader, key);
     for (const object of objects) {
-      const notForDuckdb = notReadByDuckdb(object.key);
-      if (notForDuckdb !== undefined) {
-        throw queryError(
-          streamName,
-          `reads "s3://${config.bucket}/${object.key}", ${notForDuckdb}, which DuckDB does not read: model queries and the query preview read CSV, JSON Lines and Parquet, plain, .gz or .zst. Read it with a file stream (globs matching it), or narrow the query's glob`,
-        );
-      }
+      // A glob may match what its URL did not name (s3://b/*: a zip among CSVs).
+      const unreadable = unreadableFile(object.key);
+      if (unreadable !== undefined) throw queryError(streamName, `reads "s3://${config.bucket}/${object.key}": ${unreadableReason(unreadable)}, or narrow the query's glob`);
       const unstageable = unstageableKey(object.key);
       if (unstageable !== undefined) throw queryError(streamName, `reads "s3://${config.bucket}/${object.key}", whose key ${unstageable}; rename the object or narrow the glob`);
       objectsRead.set(object.key, { object, filetype: objectsRead.get(object.key)?.filetype ?? filetype });

@@ -113,18 +113,18 @@ describe('damaged and unusual Avro files', () => {
     const config = configWith([{ name: 'one', globs: ['good.avro'], format: { filetype: 'avro' }, on_error: 'skip' }], { path: PREFIX });
     const { status, message } = await check(config);
     expect(status).toBe('FAILED');
-    expect(message).toContain('on_error skip applies to CSV only; avro files have no malformed rows to skip');
+    expect(message).toContain('on_error skip applies to CSV (malformed rows) and documents (files that cannot be parsed) only; avro files have no malformed rows to skip');
   });
 
   it.each([
-    ['FROM a URL', `SELECT * FROM 's3://${BUCKET}/${PREFIX}good.avro'`, `reads "s3://${BUCKET}/${PREFIX}good.avro": Avro is read by file streams only`],
-    ['read_avro()', `SELECT * FROM read_avro('s3://${BUCKET}/${PREFIX}good.avro')`, 'uses read_avro() (at line 1, column 15): Avro is read by file streams only'],
+    ['FROM a URL', `SELECT * FROM 's3://${BUCKET}/${PREFIX}good.avro'`, `reads "s3://${BUCKET}/${PREFIX}good.avro" (at line 1, column 15): Avro, which model queries cannot read`],
+    ['read_avro()', `SELECT * FROM read_avro('s3://${BUCKET}/${PREFIX}good.avro')`, 'uses read_avro() (at line 1, column 15), a reader of Avro, which model queries cannot read'],
   ])('a model query reading Avro (%s) is refused plainly', async (_name, query, expected) => {
     const config = configWith([{ name: 'q', query }]);
     const result = await runCli(['discover', '--config', writeTempFile('config.json', config)]);
     expect(result.code).toBe(1);
     const message = result.messages.find((m) => m.type === 'TRACE')!.trace.error.message as string;
     expect(message).toContain(expected);
-    expect(message).toContain('Define a file stream with format {"filetype": "avro"}');
+    expect(message).toContain('Read it with a file stream with format {"filetype": "avro"} instead');
   });
 });

@@ -298,12 +298,12 @@ describe('default stream and model queries', () => {
   it.each([
     ['bz/big.csv.bz2', 'a bzip2 file'],
     ['zip/tool.zip', 'a zip archive'],
-  ])('a model query over %s says plainly DuckDB does not read it', async (key, what) => {
+  ])('a model query over %s says plainly it cannot read it', async (key, what) => {
     const config = configWith([{ name: 'q', query: `SELECT count(*) AS n FROM '${url(key)}'` }]);
     const discovered = await runCli(['discover', '--config', writeTempFile('config.json', config)]);
     expect(discovered.code).toBe(1);
     const message = discovered.messages.find((m) => m.type === 'TRACE')!.trace.error.message as string;
-    expect(message).toContain(`reads "${url(key)}", ${what}, which DuckDB does not read`);
-    expect(message).toContain('Read it with a file stream');
+    expect(message).toContain(`reads "${url(key)}" (at line 1, column 27): ${what}, which model queries cannot read`);
+    expect(message).toContain('Read it with a file stream whose globs match it');
   });
 });

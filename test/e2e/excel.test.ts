@@ -76,7 +76,6 @@ describe('Excel (.xlsx) streams', () => {
   });
   afterAll(async () => {
     for (const key of Object.keys(FILES)) await deleteObject(client, `${PREFIX}${key}`);
-    await deleteObject(client, `${PREFIX}sales/2024-03.xlsx`);
     client.destroy();
   });
 
@@ -117,9 +116,14 @@ describe('Excel (.xlsx) streams', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.records).toEqual([]);
     await putObject(client, `${PREFIX}sales/2024-03.xlsx`, workbook({ Data: XLSX.utils.aoa_to_sheet([['id', 'when'], [4, formatted(SERIAL_2024_01_02 + 9, 'yyyy-mm-dd hh:mm')]]) }));
-    const third = await read(config, catalog, lastStates(again.messages));
-    expect(third.code, third.stderr).toBe(0);
-    expect(third.records.map((record) => [record.data.id, record.data.when])).toEqual([[4, '2024-01-11T00:00:00.000000']]);
+    try {
+      const third = await read(config, catalog, lastStates(again.messages));
+      expect(third.code, third.stderr).toBe(0);
+      expect(third.records.map((record) => [record.data.id, record.data.when])).toEqual([[4, '2024-01-11T00:00:00.000000']]);
+    } finally {
+      // The later tests read sales/*.xlsx as the other files shape it (a Summary sheet first).
+      await deleteObject(client, `${PREFIX}sales/2024-03.xlsx`);
+    }
   });
 
   it('reads incrementally by a date-time column of the sheet', async () => {
@@ -201,7 +205,7 @@ describe('Excel (.xlsx) streams', () => {
       const config = { ...base, streams: [{ name: 'q', query: query.replace('BUCKET', String(base.bucket)) }] };
       const result = await check(config);
       expect(result.status).toBe('FAILED');
-      expect(result.message).toMatch(/model queries cannot read Excel files .*format\.filetype "excel"/);
+      expect(result.message).toMatch(/Excel, which model queries cannot read .*format \{"filetype": "excel"\}/);
     }
   });
 });
