@@ -34,6 +34,8 @@ export interface RecordSelect {
   offset?: number;
   /** Rows come in the order of this expression, nulls first (a model query read in cursor order, to resume by value). */
   orderBy?: string;
+  /** The columns go inside one object column of this name (a schemaless stream's `data`), the constants beside it. */
+  rowObject?: string;
 }
 
 export interface ColumnValue {
@@ -54,17 +56,13 @@ export interface ColumnValue {
  */
 export function recordSelectSql(select: RecordSelect): string {
   const values = select.columns.map((column) => ({ column, ...columnValue(column) }));
+  const columnFields = values.map(({ column, value }): [string, string] => [column.name, value]);
   const fields: [string, string][] = [
-    ...values.map(({ column, value }): [string, string] => [column.name, value]),
+    ...(select.rowObject === undefined ? columnFields : [[select.rowObject, objectSql(columnFields)] as [string, string]]),
     ...Object.entries(select.constants).map(([name, value]): [string, string] => [name, sqlString(value)]),
     ...Object.entries(select.computed ?? {}),
   ];
-  // A struct's field names are case-insensitive in DuckDB: names differing only in case ("Name",
-  // "name", JSON Lines keys) are built as a JSON object instead, which DuckDB's writer embeds as is.
-  const caseSensitive = caseCollisions(fields.map(([name]) => name)).length > 0;
-  const data = caseSensitive
-    ? `json_object(${fields.map(([name, value]) => `${sqlString(name)}, ${value}`).join(', ')})`
-    : `struct_pack(${fields.map(([name, value]) => `${sqlIdentifier(name)} := ${value}`).join(', ')})`;
+  const data = objectSql(fields);
   const nulled = values.filter((entry) => entry.nulledWhen !== undefined);
   const meta =
     nulled.length === 0
@@ -80,6 +78,16 @@ export function recordSelectSql(select: RecordSelect): string {
   // The sort key is computed inside: an ORDER BY next to the output would bind a source column named
   // "type" or "record" to the output's own columns.
   return `SELECT "type", "record" FROM (${records}, ${select.orderBy} AS "order_key" FROM ${select.reader}${where}) ORDER BY "order_key" NULLS FIRST${offset}`;
+}
+
+/** A JSON object of named values, as DuckDB's JSON writer embeds it. */
+function objectSql(fields: [string, string][]): string {
+  // A struct's field names are case-insensitive in DuckDB: names differing only in case ("Name",
+  // "name", JSON Lines keys) are built as a JSON object instead, which DuckDB's writer embeds as is.
+  const caseSensitive = caseCollisions(fields.map(([name]) => name)).length > 0;
+  return caseSensitive
+    ? `json_object(${fields.map(([name, value]) => `${sqlString(name)}, ${value}`).join(', ')})`
+    : `struct_pack(${fields.map(([name, value]) => `${sqlIdentifier(name)} := ${value}`).join(', ')})`;
 }
 
 /** The column as a value of the catalog's type, before JSON shaping; undefined when the file's own value fits. */
