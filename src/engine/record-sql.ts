@@ -98,6 +98,7 @@ export function castToCatalog(column: RecordColumn): { expression: string; type:
   const isRawJson = column.type.kind === 'primitive' && column.type.name === 'JSON';
   if (!isRawJson && schemaShape(duckTypeToJsonSchema(column.type)) === targetShape) return undefined;
   const type = duckTypeForSchema(column.target);
+  if (targetShape === 'object') return objectCast(reference, column.type, isRawJson);
   if (type.kind === 'primitive' && type.name === 'JSON') return undefined;
   if (type.kind === 'primitive' && type.name === 'VARCHAR') {
     // Text: DuckDB's text form; JSON text for nested values; a JSON string's content, unquoted.
@@ -107,6 +108,13 @@ export function castToCatalog(column: RecordColumn): { expression: string; type:
   // A raw JSON scalar is cast from its text (a string's content, a number's digits as written), by the text rules.
   if (isRawJson && type.kind === 'primitive' && type.name !== 'BOOLEAN') return { expression: exactCast(`(${reference} ->> '$')`, TEXT, type), type };
   return { expression: exactCast(reference, column.type, type), type };
+}
+
+/** An object column's value from one that is not a struct or map: a JSON object (raw, or as text), else null. */
+function objectCast(reference: string, from: DuckType, isRawJson: boolean): { expression: string; type: DuckType } {
+  if (isRawJson) return { expression: `CASE WHEN json_type(${reference}) = 'OBJECT' THEN ${reference} END`, type: JSON_TYPE };
+  if (isText(from)) return { expression: `CASE WHEN json_valid(${reference}) AND json_type(${reference}) = 'OBJECT' THEN CAST(${reference} AS JSON) END`, type: JSON_TYPE };
+  return { expression: 'CAST(NULL AS JSON)', type: JSON_TYPE };
 }
 
 /** The expression emitting a column, and when it was nulled for not fitting the catalog. */

@@ -288,3 +288,20 @@ describe('input_schema and schemaless: config errors', () => {
     expect(message).toMatch(/streams\[1\]\.schemaless \(stream "q2"\) cannot be used with query/);
   });
 });
+
+describe('input_schema: object and array columns from text', () => {
+  it('CSV: JSON text in an object or array column is emitted as that value; anything else is nulled', async () => {
+    const folder = prefix('nested');
+    await putObject(client, `${folder}a.csv`, 'id,attrs,tags\n1,"{""k"": 1}","[""a"", 2]"\n2,plain,[broken\n');
+    const config = configWith([{ name: 'nested', globs: [`${folder}*.csv`], format: { filetype: 'csv' }, input_schema: JSON.stringify({ id: 'integer', attrs: 'object', tags: 'array' }) }]);
+    const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });
+    const result = await read(config, catalog);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.records.map(data)).toEqual([
+      { id: 1, attrs: { k: 1 }, tags: ['a', 2] },
+      { id: 2, attrs: null, tags: null },
+    ]);
+    expect(result.records[1]!.meta.changes).toEqual([NULLED('attrs'), NULLED('tags')]);
+    expectRecordsValid(result.records, catalog);
+  });
+});
