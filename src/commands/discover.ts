@@ -7,6 +7,7 @@ import { fileTransferAirbyteStream } from '../streams/file-transfer.js';
 import { Limiter } from '../streams/concurrency.js';
 import { SourceContext } from '../streams/context.js';
 import { describeQuery, prepareQuery } from '../streams/query-stream.js';
+import { declaredSchema } from '../streams/user-schema.js';
 import { discoveryConcurrency, inferFileStreamSchema, queryJsonSchema, type InferredSchema } from '../streams/schema.js';
 
 /** Prints one CATALOG message with a stream per configured stream (or the default stream). */
@@ -28,6 +29,7 @@ export async function discoverCommand(configPath: string, out: OutputWriter): Pr
     );
     for (const [index, schema] of schemas.entries()) {
       const stream = config.streams[index]!;
+      if (schema.declared === true) continue;
       if (schema.fileCount === 0) {
         const dropped = stream.primaryKey.length > 0 ? ' Its primary_key is left out until files appear.' : '';
         await out.log('WARN', `Stream "${stream.name}" matches no files yet; its schema has only the _ab_source_file_url and _ab_source_file_last_modified columns.${dropped}`);
@@ -55,5 +57,5 @@ async function inferSchema(context: SourceContext, stream: StreamConfig, limiter
       return { columns, jsonSchema: queryJsonSchema(columns), fileCount: prepared.objects.length, sampledFiles: prepared.objects.map((object) => object.key) };
     });
   }
-  return inferFileStreamSchema(context, stream, limiter);
+  return declaredSchema(stream) ?? inferFileStreamSchema(context, stream, limiter);
 }

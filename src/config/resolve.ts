@@ -2,6 +2,7 @@ import type { Format, SourceS3Config, Streams } from '../generated/config.js';
 import type { ConvertedFormat } from '../engine/formats.js';
 import type { FileFormat, FileStreamConfig, FileType, ResolvedConfig, StreamConfig } from './resolved.js';
 import { deliveryWarnings, resolveDelivery } from './delivery.js';
+import { parseInputSchema } from './input-schema.js';
 import { withScheme } from './semantic.js';
 import type { JsonSchema } from './spec.js';
 import { unknownFields } from './unknown-fields.js';
@@ -98,6 +99,8 @@ function resolveStream(stream: Streams[number], fileType: FileType): StreamConfi
     primaryKey: stream.primary_key ?? defaultPrimaryKey(format.conversion?.filetype ?? format.filetype),
     isDefault: false,
     onError: stream.on_error ?? 'fail',
+    ...userSchemaOf(stream.input_schema),
+    ...(stream.schemaless === true ? { schemaless: true as const } : {}),
   };
 }
 
@@ -121,4 +124,12 @@ function resolveFormat(format: Format | undefined, fileType: FileType): FileForm
 /** A form field cannot hold a tab: accept the two characters `\t` for it. */
 function unescapeControl(delimiter: string): string {
   return delimiter === '\\t' ? '\t' : delimiter;
+}
+
+/** The parsed input_schema (validation refused a bad one already). */
+function userSchemaOf(inputSchema: string | undefined): Pick<FileStreamConfig, 'inputSchema'> {
+  if (inputSchema === undefined) return {};
+  const parsed = parseInputSchema(inputSchema);
+  if ('problem' in parsed) throw new Error(`input_schema ${parsed.problem}`);
+  return { inputSchema: parsed };
 }

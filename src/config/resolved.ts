@@ -19,6 +19,16 @@ export interface FileStreamConfig extends StreamBase {
   isDefault: boolean;
   /** Malformed CSV rows: fail the read, or skip and count them. */
   onError: 'fail' | 'skip';
+  /** The user's schema (input_schema): its columns are the stream's, never inferred. */
+  inputSchema?: UserSchema;
+  /** Each row emitted as one `data` object holding all its columns (set only when true). */
+  schemaless?: true;
+}
+
+/** A stream's input_schema, parsed: a JSON Schema object with every column nullable. */
+export interface UserSchema {
+  schema: { [keyword: string]: unknown };
+  columns: string[];
 }
 
 /** A stream defined by a SQL model query. */

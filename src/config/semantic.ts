@@ -1,5 +1,6 @@
 import { isRecord } from '../protocol/json-object.js';
 import { deliveryProblems } from './delivery.js';
+import { userSchemaProblems } from './input-schema.js';
 /**
  * Checks that JSON Schema cannot express. They run on the raw config next to
  * the schema validation, so one error lists every problem; each check looks
@@ -54,6 +55,7 @@ function streamProblems(streams: unknown[]): string[] {
         problems.push(`${where} (${String(stream.name)}) has both query and ${extra.join(' and ')}: a model query names its files itself; remove ${extra.join(' and ')}`);
       }
     }
+    problems.push(...userSchemaProblems(stream, where));
     const filetype = isRecord(stream.format) ? stream.format.filetype : undefined;
     if (stream.on_error === 'skip' && filetype !== undefined && filetype !== 'csv' && filetype !== 'document') {
       problems.push(`${where}.on_error skip applies to CSV (malformed rows) and documents (files that cannot be parsed) only; ${String(filetype)} files have no malformed rows to skip (remove on_error)`);

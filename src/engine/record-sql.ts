@@ -34,6 +34,8 @@ export interface RecordSelect {
   offset?: number;
   /** Rows come in the order of this expression, nulls first (a model query read in cursor order, to resume by value). */
   orderBy?: string;
+  /** The columns go inside one object column of this name (a schemaless stream's `data`), the constants beside it. */
+  rowObject?: string;
 }
 
 export interface ColumnValue {
@@ -54,17 +56,13 @@ export interface ColumnValue {
  */
 export function recordSelectSql(select: RecordSelect): string {
   const values = select.columns.map((column) => ({ column, ...columnValue(column) }));
+  const columnFields = values.map(({ column, value }): [string, string] => [column.name, value]);
   const fields: [string, string][] = [
-    ...values.map(({ column, value }): [string, string] => [column.name, value]),
+    ...(select.rowObject === undefined ? columnFields : [[select.rowObject, objectSql(columnFields)] as [string, string]]),
     ...Object.entries(select.constants).map(([name, value]): [string, string] => [name, sqlString(value)]),
     ...Object.entries(select.computed ?? {}),
   ];
-  // A struct's field names are case-insensitive in DuckDB: names differing only in case ("Name",
-  // "name", JSON Lines keys) are built as a JSON object instead, which DuckDB's writer embeds as is.
-  const caseSensitive = caseCollisions(fields.map(([name]) => name)).length > 0;
-  const data = caseSensitive
-    ? `json_object(${fields.map(([name, value]) => `${sqlString(name)}, ${value}`).join(', ')})`
-    : `struct_pack(${fields.map(([name, value]) => `${sqlIdentifier(name)} := ${value}`).join(', ')})`;
+  const data = objectSql(fields);
   const nulled = values.filter((entry) => entry.nulledWhen !== undefined);
   const meta =
     nulled.length === 0
@@ -82,6 +80,16 @@ export function recordSelectSql(select: RecordSelect): string {
   return `SELECT "type", "record" FROM (${records}, ${select.orderBy} AS "order_key" FROM ${select.reader}${where}) ORDER BY "order_key" NULLS FIRST${offset}`;
 }
 
+/** A JSON object of named values, as DuckDB's JSON writer embeds it. */
+function objectSql(fields: [string, string][]): string {
+  // A struct's field names are case-insensitive in DuckDB: names differing only in case ("Name",
+  // "name", JSON Lines keys) are built as a JSON object instead, which DuckDB's writer embeds as is.
+  const caseSensitive = caseCollisions(fields.map(([name]) => name)).length > 0;
+  return caseSensitive
+    ? `json_object(${fields.map(([name, value]) => `${sqlString(name)}, ${value}`).join(', ')})`
+    : `struct_pack(${fields.map(([name, value]) => `${sqlIdentifier(name)} := ${value}`).join(', ')})`;
+}
+
 /** The column as a value of the catalog's type, before JSON shaping; undefined when the file's own value fits. */
 export function castToCatalog(column: RecordColumn): { expression: string; type: DuckType } | undefined {
   const reference = column.source ?? sqlIdentifier(column.name);
@@ -90,6 +98,7 @@ export function castToCatalog(column: RecordColumn): { expression: string; type:
   const isRawJson = column.type.kind === 'primitive' && column.type.name === 'JSON';
   if (!isRawJson && schemaShape(duckTypeToJsonSchema(column.type)) === targetShape) return undefined;
   const type = duckTypeForSchema(column.target);
+  if (targetShape === 'object') return objectCast(reference, column.type, isRawJson);
   if (type.kind === 'primitive' && type.name === 'JSON') return undefined;
   if (type.kind === 'primitive' && type.name === 'VARCHAR') {
     // Text: DuckDB's text form; JSON text for nested values; a JSON string's content, unquoted.
@@ -99,6 +108,13 @@ export function castToCatalog(column: RecordColumn): { expression: string; type:
   // A raw JSON scalar is cast from its text (a string's content, a number's digits as written), by the text rules.
   if (isRawJson && type.kind === 'primitive' && type.name !== 'BOOLEAN') return { expression: exactCast(`(${reference} ->> '$')`, TEXT, type), type };
   return { expression: exactCast(reference, column.type, type), type };
+}
+
+/** An object column's value from one that is not a struct or map: a JSON object (raw, or as text), else null. */
+function objectCast(reference: string, from: DuckType, isRawJson: boolean): { expression: string; type: DuckType } {
+  if (isRawJson) return { expression: `CASE WHEN json_type(${reference}) = 'OBJECT' THEN ${reference} END`, type: JSON_TYPE };
+  if (isText(from)) return { expression: `CASE WHEN json_valid(${reference}) AND json_type(${reference}) = 'OBJECT' THEN CAST(${reference} AS JSON) END`, type: JSON_TYPE };
+  return { expression: 'CAST(NULL AS JSON)', type: JSON_TYPE };
 }
 
 /** The expression emitting a column, and when it was nulled for not fitting the catalog. */

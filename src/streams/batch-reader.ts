@@ -167,6 +167,7 @@ async function emitBatch(
     },
     emittedAt: Date.now(),
     ...(where.emit === undefined ? {} : { where: where.emit }),
+    ...(plan.rowObject === undefined ? {} : { rowObject: plan.rowObject }),
   });
   const urlOfPath = new Map(files.map((file) => [file.staged.path, s3Url(file.staged.bucket, file.staged.object.key)]));
   const byUrl = new Map(files.map((file) => [s3Url(file.staged.bucket, file.staged.object.key), file]));

@@ -7,7 +7,7 @@ import { FILE_LAST_MODIFIED_COLUMN, type InferredSchema } from './schema.js';
 export function airbyteStream(stream: StreamConfig, schema: InferredSchema): AirbyteStream {
   const properties = (schema.jsonSchema.properties ?? {}) as Record<string, unknown>;
   // Known only from files with rows: a stream with none yet (or only empty ones) has no columns to hold a key.
-  const hasColumns = schema.sampledFiles.length > 0;
+  const hasColumns = schema.sampledFiles.length > 0 || schema.declared === true;
   if (hasColumns) {
     const missing = stream.primaryKey.filter((column) => !(column in properties));
     if (missing.length > 0) {

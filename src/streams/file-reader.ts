@@ -21,6 +21,7 @@ import { engineCall, realJsonKeyColumns } from './sample.js';
 import { filePass, fileStart } from './local-file.js';
 import { FILE_LAST_MODIFIED_COLUMN, FILE_URL_COLUMN } from './schema.js';
 import { stateError, type StreamState } from './state.js';
+import { absentColumns, isAbsentColumn } from './user-schema.js';
 import { checkpointEvery, type StreamPlan } from './stream-plan.js';
 
 const TEXT: DuckType = { kind: 'primitive', name: 'VARCHAR' };
@@ -61,7 +62,10 @@ export async function csvReadColumns(context: SourceContext, plan: StreamPlan, f
 export function emittedColumns(plan: StreamPlan, fileColumns: RecordColumn[]): RecordColumn[] {
   return plan.catalogColumns.size === 0
     ? fileColumns
-    : fileColumns.filter((column) => plan.catalogColumns.has(column.name)).map((column) => ({ ...column, target: plan.catalogColumns.get(column.name)! }));
+    : [
+        ...fileColumns.filter((column) => plan.catalogColumns.has(column.name)).map((column) => ({ ...column, target: plan.catalogColumns.get(column.name)! })),
+        ...absentColumns(plan, fileColumns),
+      ];
 }
 
 /**
@@ -128,7 +132,7 @@ export async function readFile(read: FileReadContext, staged: StagedFile): Promi
 
   let where: string | undefined;
   if (plan.cursorColumn !== undefined) {
-    const cursor = columns.find((column) => column.name === plan.cursorColumn);
+    const cursor = columns.find((column) => column.name === plan.cursorColumn && !isAbsentColumn(column));
     if (cursor === undefined) {
       throw configError(`${url} has no column "${plan.cursorColumn}", the cursor of stream "${plan.name}". Every file of an incremental stream with a column cursor needs that column.`, {
         streamName: plan.name,
@@ -149,6 +153,7 @@ export async function readFile(read: FileReadContext, staged: StagedFile): Promi
       emittedAt: Date.now(),
       ...(where === undefined ? {} : { where }),
       ...(done > 0 ? { offset: done } : {}),
+      ...(plan.rowObject === undefined ? {} : { rowObject: plan.rowObject }),
     });
     let checkpointed = 0;
     let shown = 0;

@@ -33,6 +33,8 @@ export interface InferredSchema {
   /** Files the stream matched, and the ones sampled (empty files are not: they have no columns). */
   fileCount: number;
   sampledFiles: string[];
+  /** The schema is the user's (input_schema or schemaless): no file was listed or sampled for it. */
+  declared?: true;
 }
 
 /** The newest files first; ties broken by key so the choice is stable. */

@@ -1,4 +1,5 @@
 import type { StreamConfig } from '../config/resolved.js';
+import { withUserSchema } from './user-schema.js';
 import type { JsonSchema } from '../engine/types.js';
 import type { ConfiguredAirbyteStream } from '../generated/protocol.js';
 import { configError } from '../protocol/errors.js';
@@ -17,6 +18,10 @@ export interface StreamPlan {
   cursorColumn: string | undefined;
   /** The catalog's data columns (without the _ab_ ones); empty means "every column of the file". */
   catalogColumns: Map<string, JsonSchema>;
+  /** input_schema: a catalog column a file lacks is emitted as null (its columns are the stream's, whatever each file has). */
+  fillMissing?: true;
+  /** schemaless: every column of the file, emitted inside one object column of this name. */
+  rowObject?: string;
 }
 
 /** Checks the configured stream against what this stream can do, before anything is read. */
@@ -42,5 +47,6 @@ export function planStream(configured: ConfiguredAirbyteStream, stream: StreamCo
       throw configError(`Stream "${name}": primary_key ${JSON.stringify(key)} is not a top-level column of the stream (columns: ${known.join(', ')}).`, { streamName: name });
     }
   }
-  return { name, cursorField, cursorColumn: cursorField === FILE_LAST_MODIFIED_COLUMN ? undefined : cursorField, catalogColumns };
+  const plan: StreamPlan = { name, cursorField, cursorColumn: cursorField === FILE_LAST_MODIFIED_COLUMN ? undefined : cursorField, catalogColumns };
+  return stream.kind === 'files' ? withUserSchema(plan, stream) : plan;
 }

@@ -64,8 +64,10 @@ describe('spec', () => {
       'anonymous',
     ]);
     const stream = connection.properties.streams.items as Schema;
-    expect(Object.keys(stream.properties)).toEqual(['name', 'globs', 'format', 'query', 'primary_key', 'on_error']);
+    expect(Object.keys(stream.properties)).toEqual(['name', 'globs', 'format', 'query', 'primary_key', 'on_error', 'input_schema', 'schemaless']);
     expect(stream.properties.on_error).toMatchObject({ enum: ['fail', 'skip'], default: 'fail' });
+    expect(stream.properties.input_schema).toMatchObject({ type: 'string', order: 6 });
+    expect(stream.properties.schemaless).toMatchObject({ type: 'boolean', default: false, order: 7 });
     expect(stream.properties.globs.default).toEqual(['**']);
     const csv = (stream.properties.format.oneOf as Schema[])[0]!;
     expect(Object.keys(csv.properties)).toEqual(['filetype', 'delimiter', 'quote_char', 'escape_char', 'encoding', 'header', 'skip_rows', 'null_values', 'column_names']);
