@@ -4,7 +4,8 @@
 // - fixed: the fixed cost of a read (bench-fixed-cost.mjs);
 // - big: big Parquet and CSV files and a model query vs DuckDB alone (bench-big-files.mjs);
 // - many: many small files vs fetching them all + DuckDB alone (bench-many-files.mjs);
-// - state: the STATE output of a 10,000-file incremental sync (bench-many-files.mjs).
+// - state: the STATE output of a 10,000-file incremental sync (bench-many-files.mjs);
+// - formats: Avro, Excel, .csv.bz2 and a .zip of the CSV vs DuckDB alone on the rows as Parquet (bench-formats.mjs).
 // Generated data lives in a temporary folder (BENCH_WORK_DIR to choose its parent) and is removed.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,9 +14,10 @@ import { startLocalS3 } from './local-s3.mjs';
 import { benchBigFiles } from './bench-big-files.mjs';
 import { benchManyFiles, benchStateBytes } from './bench-many-files.mjs';
 import { benchFixedCost } from './bench-fixed-cost.mjs';
+import { benchFormats } from './bench-formats.mjs';
 import { printSummary, printTable } from './bench-report.mjs';
 
-const CASES = ['fixed', 'big', 'many', 'state'];
+const CASES = ['fixed', 'big', 'many', 'state', 'formats'];
 const cases = new Set((process.env.BENCH_CASES ?? CASES.join(',')).split(',').map((name) => name.trim()));
 const unknown = [...cases].filter((name) => !CASES.includes(name));
 if (unknown.length > 0) throw new Error(`BENCH_CASES names ${unknown.join(', ')}; the cases are ${CASES.join(', ')}`);
@@ -126,6 +128,29 @@ try {
     limitRow(`${label}: total bytes`, bytes, (5 * MB * state.files) / 10_000, scaled);
     limitRow(`${label}: largest STATE`, largest, 1 * MB);
     infoRow(`${label}: STATE messages`, String(count));
+  }
+
+  if (cases.has('formats')) {
+    const formats = await benchFormats(setup);
+    printTable(
+      `\nFormats: the same rows in each format, read by the connector (discovered catalog, stdout piped) vs DuckDB alone writing the same RECORD lines from the rows as Parquet (its fastest)`,
+      ['format', 'rows', 'file MB', 'connector s', 'rows/s', 'peak RSS MB', 'peak staging MB', 'DuckDB on Parquet s', 'ratio'],
+      formats.results.map(({ name, rows, megabytes, connector, duckdb }) => [
+        name,
+        rows.toLocaleString('en-US'),
+        megabytes.toFixed(1),
+        connector.seconds.toFixed(2),
+        Math.round(rows / connector.seconds).toLocaleString('en-US'),
+        (connector.rss / MB).toFixed(0),
+        (connector.stagingPeak / MB).toFixed(1),
+        duckdb.toFixed(2),
+        (connector.seconds / duckdb).toFixed(2),
+      ]),
+    );
+    for (const { name, rows, connector, duckdb } of formats.results) {
+      infoRow(`${name} (${(rows / 1e6).toFixed(1)}M rows): read vs DuckDB alone on Parquet`, `${connector.seconds.toFixed(2)} s vs ${duckdb.toFixed(2)} s (${(connector.seconds / duckdb).toFixed(2)}x)`);
+      limitRow(`${name}: peak RSS`, connector.rss, 512 * MB);
+    }
   }
 
   printSummary(summary);
