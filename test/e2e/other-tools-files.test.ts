@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { check } from '../support/cli.js';
 import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, read, type Schema } from '../support/read.js';
 import { deleteObject, putObject, testClient } from '../support/s3-client.js';
 
@@ -13,6 +14,7 @@ const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'other-tools');
 const UPLOADS: Record<string, string> = {
   'xlsx/gnumeric-typed.xlsx': 'gnumeric-typed.xlsx',
   'avro/fastavro-orders-deflate.avro': 'fastavro-orders-deflate.avro',
+  'avro-header-only/fastavro-orders-header-only.avro': 'fastavro-orders-header-only.avro',
   'docs/pandoc-notes.docx': 'pandoc-notes.docx',
   'docs/groff-paper.pdf': 'groff-paper.pdf',
   'docs/ghostscript-scanned.pdf': 'ghostscript-scanned.pdf',
@@ -74,6 +76,17 @@ describe('files made by other tools', () => {
       score: 2.5,
     });
     expect(second).toMatchObject({ amount: -0.01, placed: '1969-12-31T23:59:59.000000Z', day: '1900-01-01', customer: { address: null }, other: { name: 'Nested', address: null }, score: null });
+  });
+
+  it('an Avro file with a schema and no rows has the schema\'s columns and no records', async () => {
+    const stream = { name: 'none', globs: ['avro-header-only/*.avro'], format: { filetype: 'avro' }, primary_key: ['id'] };
+    const { properties, records } = await readAll([stream]);
+    expect(Object.keys(properties)).toEqual(['id', 'status', 'hash', 'customer', 'tags', 'amount', 'placed', 'day', 'ref', 'prev_status', 'other', 'score', '_ab_source_file_url', '_ab_source_file_last_modified']);
+    expect(properties.placed).toMatchObject({ format: 'date-time' });
+    expect(records).toEqual([]);
+    const checked = await check(configWith([stream], { path: PREFIX }));
+    expect(checked.status, checked.message).toBe('SUCCEEDED');
+    expect(checked.message).toContain('fastavro-orders-header-only.avro (12 columns, 0 rows parsed)');
   });
 
   it('documents from pandoc, groff and a scanner', async () => {
