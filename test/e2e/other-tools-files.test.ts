@@ -16,6 +16,7 @@ const UPLOADS: Record<string, string> = {
   'avro/fastavro-orders-deflate.avro': 'fastavro-orders-deflate.avro',
   'avro-header-only/fastavro-orders-header-only.avro': 'fastavro-orders-header-only.avro',
   'docs/pandoc-notes.docx': 'pandoc-notes.docx',
+  'docs/pandoc-notes-tracked-changes.docx': 'pandoc-notes-tracked-changes.docx',
   'docs/groff-paper.pdf': 'groff-paper.pdf',
   'docs/ghostscript-scanned.pdf': 'ghostscript-scanned.pdf',
   'docs/notes.md': 'notes.md',
@@ -94,6 +95,13 @@ describe('files made by other tools', () => {
     const byName = Object.fromEntries(records.map((record) => [String(record.document_key).split('/').pop(), record]));
     expect(byName['pandoc-notes.docx']!.content).toContain('# Results');
     expect(byName['pandoc-notes.docx']!.content).toContain('| North | 1,234 |');
+    // Word footnotes as markdown footnotes, not links to anchors markdown does not have.
+    expect(byName['pandoc-notes.docx']!.content).toContain('in Q1[^1]. See the table:');
+    expect(byName['pandoc-notes.docx']!.content).toMatch(/\n\[\^1\]: Unaudited\.$/);
+    expect(byName['pandoc-notes.docx']!.content).not.toContain('#footnote');
+    // Tracked changes read as if accepted: insertions in, deletions out.
+    expect(byName['pandoc-notes-tracked-changes.docx']!.content).toContain('Kept text, INSERTED WORDS end.');
+    expect(byName['pandoc-notes-tracked-changes.docx']!.content).not.toContain('DELETED');
     expect(byName['groff-paper.pdf']!.content).toContain('First paragraph with ligatures: office, affine, flow.');
     expect(byName['notes.md']!.content).toMatch(/^---\ntitle: Quarterly notes\n/);
     // A scan has no text layer: no content, and nothing to call a parse error.
