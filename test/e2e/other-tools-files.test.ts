@@ -20,6 +20,7 @@ const UPLOADS: Record<string, string> = {
   'docs/groff-paper.pdf': 'groff-paper.pdf',
   'docs/ghostscript-scanned.pdf': 'ghostscript-scanned.pdf',
   'docs/notes.md': 'notes.md',
+  'docs/filled-form.pdf': 'filled-form.pdf',
   'text/utf16le-no-bom.txt': 'utf16le-no-bom.txt',
 };
 const client = testClient();
@@ -104,6 +105,8 @@ describe('files made by other tools', () => {
     expect(byName['pandoc-notes-tracked-changes.docx']!.content).not.toContain('DELETED');
     expect(byName['groff-paper.pdf']!.content).toContain('First paragraph with ligatures: office, affine, flow.');
     expect(byName['notes.md']!.content).toMatch(/^---\ntitle: Quarterly notes\n/);
+    // A filled form's values are not in the text the page draws: they follow it, one field a line.
+    expect(byName['filled-form.pdf']!.content).toBe('Applicant name:\nname: Jane Q. Public\nagree: Yes\ncountry: Norway');
     // A scan has no text layer: no content, and nothing to call a parse error.
     expect(byName['ghostscript-scanned.pdf']).toMatchObject({ content: '', _ab_source_file_parse_error: null });
   });
