@@ -13,6 +13,8 @@ const PREFIX = 'other-tools/';
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'other-tools');
 const UPLOADS: Record<string, string> = {
   'xlsx/gnumeric-typed.xlsx': 'gnumeric-typed.xlsx',
+  'libreoffice/csv-import.xlsx': 'libreoffice-csv-import.xlsx',
+  'libreoffice/two-sheets.xlsx': 'libreoffice-two-sheets.xlsx',
   'avro/fastavro-orders-deflate.avro': 'fastavro-orders-deflate.avro',
   'avro-header-only/fastavro-orders-header-only.avro': 'fastavro-orders-header-only.avro',
   'docs/pandoc-notes.docx': 'pandoc-notes.docx',
@@ -56,6 +58,23 @@ describe('files made by other tools', () => {
       [3, -7, '2024-03-15', null, null, null, null],
     ]);
     expect(records[1]!.note).toBe('multi\nline');
+  });
+
+  it('LibreOffice workbooks: booleans, error cells, formulas, date formats, currencies, a sheet chosen by name', async () => {
+    const imported = await readAll([{ name: 'imported', globs: ['libreoffice/csv-import.xlsx'], format: { filetype: 'excel' } }]);
+    expect(imported.properties.ok).toMatchObject({ type: ['null', 'boolean'] });
+    expect(imported.properties.ratio).toMatchObject({ type: ['null', 'number'] });
+    expect(imported.records.map((record) => [record.id, record.ok, record.ratio, record.when])).toEqual([
+      [1, true, null, '2024-01-15T10:30:00.000000'],
+      [2, false, 0.5, '2024-01-16T00:00:00.000000'],
+    ]);
+    // "data" names the sheet "Data" (case is ignored when no sheet matches exactly); the cover sheet is first.
+    const book = await readAll([{ name: 'book', globs: ['libreoffice/two-sheets.xlsx'], format: { filetype: 'excel', sheet: 'data' } }]);
+    expect(book.properties.ordered).toMatchObject({ format: 'date' });
+    expect(book.properties.at).toMatchObject({ format: 'date-time' });
+    expect(book.records).toHaveLength(2);
+    expect(book.records[0]).toMatchObject({ id: 1, customer: 'Müller & Söhne', ordered: '2024-01-15', shipped: '2024-02-03', at: '2024-02-03T14:45:00.000000', amount: 1234567.891, price: 9.99 });
+    expect(book.records[1]).toMatchObject({ id: 2, customer: 'Line one\nLine two', shipped: null, at: '2024-02-29T00:00:00.000000', amount: -0.5, price: 0 });
   });
 
   it('a fastavro file with namespaces, enums, fixed, maps of arrays and a union of several types', async () => {
