@@ -32,14 +32,19 @@ export async function stageConvertedSample(
   staging: StagingArea,
   conversion: ConvertedFormat,
   object: S3Object,
-): Promise<{ staged: StagedFile; declaredColumns?: DeclaredColumn[] }> {
+): Promise<{ staged: StagedFile; hasRows: boolean; declaredColumns?: DeclaredColumn[] }> {
   const prefixBytes = converterFor(conversion).samplePrefixBytes;
   const source =
     prefixBytes !== undefined && object.size > prefixBytes
       ? await staging.head(bucket, object, prefixBytes, (sample) => sample.length)
       : await staging.download(bucket, object);
   const { staged, result } = await convertStaged(staging, conversion, source, settings().sampleBytes);
-  return { staged, ...(result.columns === undefined ? {} : { declaredColumns: result.columns }) };
+  if (result.columns === undefined) return { staged, hasRows: true };
+  // A file that declares its columns but holds no rows (an Avro header without blocks, as writers
+  // leave an export with nothing to export) still has a schema: discover and check take its columns,
+  // as they take an empty Parquet file's from its footer, instead of calling it empty.
+  if (result.rows === 0 && result.columns.length > 0) return { staged: { ...staged, blank: false }, hasRows: false, declaredColumns: result.columns };
+  return { staged, hasRows: true, declaredColumns: result.columns };
 }
 
 async function convertStaged(

@@ -49,7 +49,7 @@ export async function stageSample(
   format: FileFormat,
   options: { rows: boolean; at?: string } = { rows: true },
 ): Promise<FileSample> {
-  if (format.conversion !== undefined) return { ...(await stageConvertedSample(bucket, staging, format.conversion, object)), hasRows: true };
+  if (format.conversion !== undefined) return await stageConvertedSample(bucket, staging, format.conversion, object);
   if (format.filetype !== 'parquet') {
     const url = s3Url(bucket.name, object.key);
     return { staged: await staging.head(bucket, object, sampleBytes(), (sample, lastTry) => sampleCut(sample, format, url, lastTry)), hasRows: true };

@@ -12,8 +12,34 @@ type Node = Element | string;
 
 const VOID_TAGS = new Set(['br', 'img', 'hr']);
 
+/**
+ * Footnote and endnote numbers by note id ("footnote-20" -> "1"). mammoth links a note's reference
+ * (`<a id="footnote-ref-20" href="#footnote-20">[1]</a>`) to its text at the end (`<li id="footnote-20">`,
+ * with a back link): written as markdown footnotes, `[^1]` and `[^1]: text`, not links to anchors
+ * that markdown does not have. Set for the one synchronous conversion that runs.
+ */
+let noteNumbers = new Map<string, string>();
+const NOTE_REFERENCE = /^(footnote|endnote)-ref-(.+)$/;
+
 export function htmlToMarkdown(html: string): string {
-  return blocks(parse(html).children).join('\n\n').replace(/\n{3,}/g, '\n\n').trim();
+  const root = parse(html);
+  noteNumbers = new Map();
+  collectNoteNumbers(root);
+  try {
+    return blocks(root.children).join('\n\n').replace(/\n{3,}/g, '\n\n').trim();
+  } finally {
+    noteNumbers = new Map();
+  }
+}
+
+function collectNoteNumbers(element: Element): void {
+  for (const child of element.children) {
+    if (typeof child === 'string') continue;
+    const reference = child.tag === 'a' ? NOTE_REFERENCE.exec(child.attributes.id ?? '') : null;
+    const label = /^\[(\d+)\]$/.exec(inline(child.children).trim());
+    if (reference !== null && label !== null) noteNumbers.set(`${reference[1]}-${reference[2]}`, label[1]!);
+    collectNoteNumbers(child);
+  }
 }
 
 function parse(html: string): Element {
@@ -101,6 +127,10 @@ function renderBlock(element: Element): string {
 function list(element: Element, depth: number): string {
   const indent = '  '.repeat(depth);
   const lines: string[] = [];
+  const items = element.children.filter((item): item is Element => typeof item !== 'string' && item.tag === 'li');
+  if (items.length > 0 && items.every((item) => noteNumbers.has(item.attributes.id ?? ''))) {
+    return items.map((item) => `[^${noteNumbers.get(item.attributes.id!)}]: ${blocks(item.children).join(' ').replace(/\n+/g, ' ')}`).join('\n');
+  }
   let number = 1;
   for (const item of element.children) {
     if (typeof item === 'string' || item.tag !== 'li') continue;
@@ -157,6 +187,11 @@ function inlineNode(node: Node): string {
       return '\n';
     case 'a': {
       const href = node.attributes.href;
+      const reference = NOTE_REFERENCE.exec(node.attributes.id ?? '');
+      const number = reference === null ? undefined : noteNumbers.get(`${reference[1]}-${reference[2]}`);
+      if (number !== undefined) return `[^${number}]`;
+      // The back link after a note's text: markdown footnotes have their own.
+      if (href !== undefined && NOTE_REFERENCE.test(href.slice(1)) && noteNumbers.has(href.slice(1).replace('-ref-', '-'))) return '';
       const label = text();
       return href === undefined || href === '' || label.trim() === '' ? label : `[${label}](${href})`;
     }

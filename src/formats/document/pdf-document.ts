@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { ContentBuffer } from './content-buffer.js';
 import { DocumentParseError, parseErrorFrom } from './parse-error.js';
+import { formFieldLines, type WidgetAnnotation } from './pdf-form-fields.js';
 
 /** Between two pages' text: a form feed on its own line, as pdftotext separates pages. */
 export const PDF_PAGE_SEPARATOR = '\n\f\n';
@@ -11,7 +12,7 @@ export const PDF_PAGE_SEPARATOR = '\n\f\n';
  * A PDF's text, page by page in the order its content draws it (pdfjs, the PDF reader of Firefox):
  * a line break where the PDF ends a line. Each page is released before the next is parsed. No
  * worker thread, no font or network fetch: only the character maps shipped with pdfjs are read
- * (needed to turn CJK fonts' glyphs into text).
+ * (needed to turn CJK fonts' glyphs into text). A filled form's field values follow its page's text.
  */
 export async function readPdfDocument(source: string, content: ContentBuffer): Promise<void> {
   // Loaded here, not at start: most runs never meet a PDF.
@@ -45,8 +46,11 @@ export async function readPdfDocument(source: string, content: ContentBuffer): P
           pageText += item.str;
           if (item.hasEOL) pageText += '\n';
         }
+        // A damaged annotation costs its form values, never the page's text.
+        const fields = formFieldLines(((await page.getAnnotations().catch(() => [])) ?? []) as WidgetAnnotation[]);
         page.cleanup();
-        content.append(`${number > 1 ? PDF_PAGE_SEPARATOR : ''}${pageText.trim()}`);
+        const withFields = [pageText.trim(), ...fields].filter((part) => part !== '').join('\n');
+        content.append(`${number > 1 ? PDF_PAGE_SEPARATOR : ''}${withFields}`);
       } catch (error) {
         if (error instanceof DocumentParseError) throw error;
         throw parseErrorFrom(error, `its page ${number} cannot be read`);

@@ -5,7 +5,7 @@ import { DocumentParseError } from './parse-error.js';
 
 /**
  * Plain text and markdown are their own content. UTF-8 (a BOM is dropped), or UTF-16 when a BOM
- * says so (Windows Notepad's "Unicode"). Anything else is a parse error naming the first bad byte's
+ * says so (Windows Notepad's "Unicode"). Anything else (a NUL byte too) is a parse error naming the first bad byte's
  * line: text decoded with a guessed encoding would be silently wrong in the destination.
  */
 export async function readTextDocument(source: string, content: ContentBuffer): Promise<void> {
@@ -17,6 +17,13 @@ export async function readTextDocument(source: string, content: ContentBuffer): 
     const offset = firstInvalidUtf8(body);
     const line = body.subarray(0, offset).filter((byte) => byte === 0x0a).length + 1;
     throw new DocumentParseError(`it is not UTF-8 text: byte 0x${body[offset]!.toString(16).padStart(2, '0')} on line ${line} is not valid UTF-8 (save the file as UTF-8)`);
+  }
+  // NUL is valid UTF-8 but never text: it is UTF-16 saved without a BOM (every other byte NUL for
+  // Latin letters) or a binary file, and most destinations refuse it in a string anyway.
+  const nul = body.indexOf(0);
+  if (nul !== -1) {
+    const line = body.subarray(0, nul).filter((byte) => byte === 0x0a).length + 1;
+    throw new DocumentParseError(`it is not UTF-8 text: it holds a NUL byte (0x00) on line ${line}, as UTF-16 text without a byte order mark or a binary file does (save the file as UTF-8)`);
   }
   content.append(body.toString('utf8'));
 }

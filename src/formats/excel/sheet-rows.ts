@@ -103,7 +103,7 @@ function cellValue(cell: CellDraft, workbook: Workbook): CellValue {
       if (cell.value.trim() === '') return null;
       const number = Number(cell.value);
       if (!Number.isFinite(number)) return null;
-      const kind = workbook.styleKinds[cell.style];
+      const kind = dateKindOfValue(workbook.styleKinds[cell.style], number);
       if (kind !== undefined) {
         const iso = serialToIso(number, kind, workbook.date1904);
         if (iso !== undefined) return { kind, value: iso };
@@ -111,6 +111,17 @@ function cellValue(cell: CellDraft, workbook: Workbook): CellValue {
       return { kind: 'number', value: number };
     }
   }
+}
+
+/**
+ * A date format that shows no time can hold a time of day all the same (Gnumeric and LibreOffice
+ * give `2024-01-15 10:30` typed into a cell or imported from CSV the format `yyyy-mm-dd`): such a
+ * value is a date-time, so that the time is not dropped (pandas and Airbyte's Excel reader keep it too).
+ */
+function dateKindOfValue(kind: TemporalKind | undefined, serial: number): TemporalKind | undefined {
+  if (kind !== 'date') return kind;
+  const msInDay = Math.round((serial - Math.floor(serial)) * 86_400_000);
+  return msInDay === 0 || msInDay === 86_400_000 ? 'date' : 'timestamp';
 }
 
 function textValue(text: string): CellValue {
