@@ -17,7 +17,7 @@ export const FILE_EXTENSIONS: Record<FileType, string[]> = {
   jsonl: ['.jsonl', '.jsonl.gz', '.jsonl.zst', '.jsonl.bz2', '.ndjson', '.ndjson.gz', '.ndjson.zst', '.ndjson.bz2'],
   avro: ['.avro'],
   excel: ['.xlsx'],
-  document: ['.md', '.txt', '.pdf', '.docx'],
+  document: ['.md', '.markdown', '.txt', '.pdf', '.docx'],
 };
 
 /** The default stream's glob for zips, for the file types whose files may come zipped. */
