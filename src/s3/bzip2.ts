@@ -1,4 +1,3 @@
-import { Transform, type TransformCallback } from 'node:stream';
 import { requireCjs } from '../cjs-require.js';
 
 /**
@@ -9,7 +8,7 @@ import { requireCjs } from '../cjs-require.js';
  * - it checks each block's CRC, and input cut anywhere (inside a block, inside the end-of-stream
  *   marker) fails instead of ending as a shorter file;
  * - it keeps one block (at most 900 kB of input, 3.6 MB of work arrays) in memory at a time.
- * Its classic (`through`) stream is wrapped in a Transform with coded errors, so callers tell a cut
+ * Its classic (`through`) stream is wrapped with coded errors (a Transform over it: compression.ts), so callers tell a cut
  * file from a corrupt one.
  */
 type ThroughStream = NodeJS.ReadWriteStream & { write(chunk: Buffer): boolean; end(): void };
@@ -63,30 +62,4 @@ export class Bzip2Decoder {
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
   }
-}
-
-/** A stream that decompresses bzip2 data (every stream of a multi-stream file) as it flows. */
-export function bunzip2Stream(): Transform {
-  let target: Transform | undefined;
-  const decoder = new Bzip2Decoder((data) => target?.push(data));
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done: TransformCallback) {
-      target = this;
-      try {
-        decoder.push(chunk);
-        done();
-      } catch (error) {
-        done(error as Error);
-      }
-    },
-    flush(done: TransformCallback) {
-      target = this;
-      try {
-        decoder.end();
-        done();
-      } catch (error) {
-        done(error as Error);
-      }
-    },
-  });
 }

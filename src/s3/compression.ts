@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { constants, createGunzip, type Gunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
-import { Bzip2Decoder, bunzip2Stream } from './bzip2.js';
+import { Bzip2Decoder } from './bzip2.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd' | 'bzip2';
 
@@ -60,8 +60,7 @@ export abstract class PrefixDecoder {
 }
 
 export function prefixDecoder(compression: Exclude<Compression, 'none'>, limit: number): PrefixDecoder {
-  if (compression === 'bzip2') return new Bzip2PrefixDecoder(limit);
-  return compression === 'gzip' ? new GzipPrefixDecoder(limit) : new ZstdPrefixDecoder(limit);
+  return compression === 'gzip' ? new GzipPrefixDecoder(limit) : new SyncPrefixDecoder(limit, syncDecoder(compression));
 }
 
 class GzipPrefixDecoder extends PrefixDecoder {
@@ -100,20 +99,34 @@ class GzipPrefixDecoder extends PrefixDecoder {
   }
 }
 
-class ZstdPrefixDecoder extends PrefixDecoder {
-  private readonly decoder = new Decompress((data) => this.take(data));
-
-  async push(chunk: Buffer): Promise<void> {
-    this.decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-  }
-
-  async finish(): Promise<void> {
-    this.decoder.push(new Uint8Array(0), true);
-  }
+/**
+ * A decoder that hands over its output synchronously, during `push` (fzstd for zstd,
+ * unbzip2-stream for bzip2); `end` throws when the data stops before its last frame or stream.
+ */
+interface SyncDecoder {
+  push(chunk: Buffer): void;
+  end(): void;
 }
 
-class Bzip2PrefixDecoder extends PrefixDecoder {
-  private readonly decoder = new Bzip2Decoder((data) => this.take(data));
+function syncDecoder(compression: 'zstd' | 'bzip2'): (output: (data: Uint8Array) => void) => SyncDecoder {
+  if (compression === 'bzip2') return (output) => new Bzip2Decoder(output);
+  return (output) => {
+    const decoder = new Decompress(output);
+    return {
+      push: (chunk) => decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)),
+      // Rejects compressed data that ends before its last frame does.
+      end: () => decoder.push(new Uint8Array(0), true),
+    };
+  };
+}
+
+class SyncPrefixDecoder extends PrefixDecoder {
+  private readonly decoder: SyncDecoder;
+
+  constructor(limit: number, make: (output: (data: Uint8Array) => void) => SyncDecoder) {
+    super(limit);
+    this.decoder = make((data) => this.take(data));
+  }
 
   async push(chunk: Buffer): Promise<void> {
     this.decoder.push(chunk);
@@ -124,34 +137,31 @@ class Bzip2PrefixDecoder extends PrefixDecoder {
   }
 }
 
-/** A stream that decompresses gzip (every member of a multi-member file), zstd or bzip2 data as it flows. */
+/** A stream that decompresses gzip (every member of a multi-member file), zstd or bzip2 (every stream) data as it flows. */
 export function decompressStream(compression: Exclude<Compression, 'none'>): Transform {
-  if (compression === 'bzip2') return bunzip2Stream();
   // Large output chunks: fewer Buffers for the garbage collector.
-  return compression === 'gzip' ? createGunzip({ chunkSize: 256 << 10 }) : zstdStream();
+  return compression === 'gzip' ? createGunzip({ chunkSize: 256 << 10 }) : syncDecoderStream(syncDecoder(compression));
 }
 
-function zstdStream(): Transform {
-  let push: (bytes: Uint8Array) => void = () => undefined;
-  const decoder = new Decompress((bytes) => push(bytes));
+function syncDecoderStream(make: (output: (data: Uint8Array) => void) => SyncDecoder): Transform {
+  let target: Transform | undefined;
+  // A copy: fzstd may hand over a view of its own window, which it overwrites.
+  const decoder = make((data) => target?.push(Buffer.from(data)));
+  const step = (stream: Transform, work: () => void, done: TransformCallback) => {
+    target = stream;
+    try {
+      work();
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
+  };
   return new Transform({
     transform(chunk: Buffer, _encoding, done: TransformCallback) {
-      push = (bytes) => this.push(Buffer.from(bytes));
-      try {
-        decoder.push(chunk);
-        done();
-      } catch (error) {
-        done(error as Error);
-      }
+      step(this, () => decoder.push(chunk), done);
     },
     flush(done: TransformCallback) {
-      try {
-        // Rejects compressed data that ends before its last frame does.
-        decoder.push(new Uint8Array(0), true);
-        done();
-      } catch (error) {
-        done(error as Error);
-      }
+      step(this, () => decoder.end(), done);
     },
   });
 }
