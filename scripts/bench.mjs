@@ -47,6 +47,18 @@ const size = (bytes) => (bytes < 0.1 * MB ? `${(bytes / 1e3).toFixed(1)} KB` : `
 const limitRow = (name, bytes, limit, note = '') => {
   summary.push({ name, measured: size(bytes), baseline: '', ratio: '', target: `< ${size(limit)}${note}`, met: bytes < limit });
 };
+/** A row of a table of reads: the connector's time, rate, memory and disk, and DuckDB alone's time. */
+const readRow = ({ name, rows, megabytes, connector, duckdb }, megabyteDigits) => [
+  name,
+  rows.toLocaleString('en-US'),
+  megabytes.toFixed(megabyteDigits),
+  connector.seconds.toFixed(2),
+  Math.round(rows / connector.seconds).toLocaleString('en-US'),
+  (connector.rss / MB).toFixed(0),
+  (connector.stagingPeak / MB).toFixed(1),
+  duckdb.toFixed(2),
+  (connector.seconds / duckdb).toFixed(2),
+];
 const infoRow = (name, measured) => summary.push({ name, measured, baseline: '', ratio: '', target: '(reported)', met: undefined });
 
 try {
@@ -68,17 +80,7 @@ try {
     printTable(
       `\nBig files: the connector's read (discovered catalog, stdout piped) vs DuckDB alone writing the same RECORD lines from the local file to /dev/null`,
       ['stream', 'rows', 'file MB', 'connector s', 'rows/s', 'peak RSS MB', 'peak staging MB', 'DuckDB alone s', 'ratio'],
-      big.results.map(({ name, rows, megabytes, connector, duckdb }) => [
-        name,
-        rows.toLocaleString('en-US'),
-        megabytes.toFixed(0),
-        connector.seconds.toFixed(2),
-        Math.round(rows / connector.seconds).toLocaleString('en-US'),
-        (connector.rss / MB).toFixed(0),
-        (connector.stagingPeak / MB).toFixed(1),
-        duckdb.toFixed(2),
-        (connector.seconds / duckdb).toFixed(2),
-      ]),
+      big.results.map((result) => readRow(result, 0)),
     );
     for (const { name, rows, megabytes, format, dataset, connector, duckdb } of big.results) {
       const label = format === 'query' ? `model query over the flights Parquet (${(rows / 1e6).toFixed(1)}M rows)` : `${dataset} ${format === 'csv' ? 'CSV' : 'Parquet'} (${(rows / 1e6).toFixed(1)}M rows, ${size(megabytes * MB)})`;
@@ -135,17 +137,7 @@ try {
     printTable(
       `\nFormats: the same rows in each format, read by the connector (discovered catalog, stdout piped) vs DuckDB alone writing the same RECORD lines from the rows as Parquet (its fastest)`,
       ['format', 'rows', 'file MB', 'connector s', 'rows/s', 'peak RSS MB', 'peak staging MB', 'DuckDB on Parquet s', 'ratio'],
-      formats.results.map(({ name, rows, megabytes, connector, duckdb }) => [
-        name,
-        rows.toLocaleString('en-US'),
-        megabytes.toFixed(1),
-        connector.seconds.toFixed(2),
-        Math.round(rows / connector.seconds).toLocaleString('en-US'),
-        (connector.rss / MB).toFixed(0),
-        (connector.stagingPeak / MB).toFixed(1),
-        duckdb.toFixed(2),
-        (connector.seconds / duckdb).toFixed(2),
-      ]),
+      formats.results.map((result) => readRow(result, 1)),
     );
     for (const { name, rows, connector, duckdb } of formats.results) {
       infoRow(`${name} (${(rows / 1e6).toFixed(1)}M rows): read vs DuckDB alone on Parquet`, `${connector.seconds.toFixed(2)} s vs ${duckdb.toFixed(2)} s (${(connector.seconds / duckdb).toFixed(2)}x)`);
