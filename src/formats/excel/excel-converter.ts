@@ -59,7 +59,8 @@ async function convertWorkbook(request: ConversionRequest, sheet: string | undef
 
 /** A row as a JSON object: every header column (null where the row is short), then any cell past them. */
 function record(row: Row, names: ColumnNames, types: ColumnTypes): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  // No prototype: a header may say "__proto__", which on a plain object would set the prototype, not a column.
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   const width = Math.max(names.headerWidth, row.length);
   for (let index = 0; index < width; index += 1) {
     const cell: CellValue | undefined = row[index];
