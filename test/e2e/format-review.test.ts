@@ -1,5 +1,11 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 import XLSX from 'xlsx';
+import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, cleanEnv, writeTempFile } from '../support/cli.js';
+import { longDocx } from '../support/documents.js';
 import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, read } from '../support/read.js';
 import { deleteObject, putObject, testClient } from '../support/s3-client.js';
 
@@ -16,6 +22,124 @@ function sheetFile(rows: unknown[][]): Buffer {
   return XLSX.write(book, { type: 'buffer', bookType: 'xlsx' }) as Buffer;
 }
 
+const MiB = 1024 * 1024;
+/** What the lying .docx inflates to beyond what it declares: far more than a reader may hold. */
+const BOMB_PADDING = 768 * MiB;
+const REPORT_RSS = join(import.meta.dirname, '..', '..', 'scripts', 'report-rss.mjs');
+
+/** A zip's parts, inflated (read with yauzl, the zip reader the connector uses for .xlsx). */
+async function zipParts(zip: Buffer): Promise<Map<string, Buffer>> {
+  const file = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(zip, { lazyEntries: true }, (error, opened) => (error ? reject(error) : resolve(opened))));
+  const parts = new Map<string, Buffer>();
+  await new Promise<void>((resolve, reject) => {
+    file.on('entry', (entry: yauzl.Entry) => {
+      file.openReadStream(entry, async (error, stream) => {
+        if (error) return reject(error);
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream) chunks.push(chunk as Buffer);
+        parts.set(entry.fileName, Buffer.concat(chunks));
+        file.readEntry();
+      });
+    });
+    file.on('end', resolve);
+    file.on('error', reject);
+    file.readEntry();
+  });
+  return parts;
+}
+
+/** `xml` followed by `padding` bytes of spaces, raw-deflated a chunk at a time (a few hundred KB for hundreds of MB). */
+async function deflatedWithPadding(xml: Buffer, padding: number): Promise<{ data: Buffer; crc: number; size: number }> {
+  const deflate = createDeflateRaw({ level: 9 });
+  const out: Buffer[] = [];
+  deflate.on('data', (chunk: Buffer) => out.push(chunk));
+  const done = new Promise((resolve) => deflate.on('end', resolve));
+  let crc = crc32(xml);
+  deflate.write(xml);
+  const spaces = Buffer.alloc(MiB, 0x20);
+  for (let written = 0; written < padding; written += MiB) {
+    crc = crc32(spaces, crc);
+    if (!deflate.write(spaces)) await new Promise((resolve) => deflate.once('drain', resolve));
+  }
+  deflate.end();
+  await done;
+  return { data: Buffer.concat(out), crc, size: xml.length + padding };
+}
+
+/**
+ * A zip archive written by hand (local headers, central directory), each part deflated, with the
+ * uncompressed size an attacker chooses to declare for it.
+ */
+function zipOf(parts: { name: string; data: Buffer; crc: number; declaredSize: number }[]): Buffer {
+  const locals: Buffer[] = [];
+  const directory: Buffer[] = [];
+  let offset = 0;
+  for (const part of parts) {
+    const name = Buffer.from(part.name);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(8, 8); // deflate
+    local.writeUInt32LE(part.crc >>> 0, 14);
+    local.writeUInt32LE(part.data.length, 18);
+    local.writeUInt32LE(part.declaredSize, 22);
+    local.writeUInt16LE(name.length, 26);
+    const entry = Buffer.alloc(46);
+    entry.writeUInt32LE(0x02014b50, 0);
+    entry.writeUInt16LE(20, 4);
+    entry.writeUInt16LE(20, 6);
+    entry.writeUInt16LE(8, 10);
+    entry.writeUInt32LE(part.crc >>> 0, 16);
+    entry.writeUInt32LE(part.data.length, 20);
+    entry.writeUInt32LE(part.declaredSize, 24);
+    entry.writeUInt16LE(name.length, 28);
+    entry.writeUInt32LE(offset, 42);
+    locals.push(local, name, part.data);
+    directory.push(entry, name);
+    offset += local.length + name.length + part.data.length;
+  }
+  const directoryBytes = Buffer.concat(directory);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(parts.length, 8);
+  end.writeUInt16LE(parts.length, 10);
+  end.writeUInt32LE(directoryBytes.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, directoryBytes, end]);
+}
+
+/**
+ * A .docx written by the docx library whose word/document.xml is followed by `padding` bytes of
+ * white space, while its zip directory declares the part's original size: a zip bomb that lies.
+ */
+async function docxWithLyingSize(padding: number): Promise<Buffer> {
+  const parts = await zipParts(await longDocx(20));
+  const entries = [];
+  for (const [name, bytes] of parts) {
+    if (name === 'word/document.xml') {
+      const bomb = await deflatedWithPadding(bytes, padding);
+      entries.push({ name, data: bomb.data, crc: bomb.crc, declaredSize: bytes.length });
+    } else {
+      entries.push({ name, data: deflateRawSync(bytes), crc: crc32(bytes), declaredSize: bytes.length });
+    }
+  }
+  return zipOf(entries);
+}
+
+/** Runs `read` with the peak RSS reported on stderr (scripts/report-rss.mjs). */
+async function readWithPeakRss(config: Record<string, unknown>, catalog: unknown): Promise<{ code: number | null; stdout: string; peakBytes: number }> {
+  const child = spawn(process.execPath, ['--import', REPORT_RSS, CLI, 'read', '--config', writeTempFile('config.json', config), '--catalog', writeTempFile('catalog.json', catalog)], {
+    env: cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, stdout, peakBytes: Number(/BENCH_MAX_RSS_KB=(\d+)/.exec(stderr)?.[1]) * 1024 };
+}
+
 describe('converted formats under review', () => {
   const client = testClient();
   const keys: string[] = [];
@@ -27,6 +151,8 @@ describe('converted formats under review', () => {
   beforeAll(async () => {
     // Headers that are names of Object.prototype members: each is a column like any other.
     await put('proto/book.xlsx', sheetFile([['__proto__', 'constructor', 'toString', 'b'], [1, 'c', 3, 4]]));
+    await put('bomb/plan.docx', await docxWithLyingSize(BOMB_PADDING));
+    await put('bomb/notes.md', Buffer.from('# Notes\n\nkept\n'));
   });
   afterAll(async () => {
     for (const key of keys) await deleteObject(client, key);
@@ -45,5 +171,20 @@ describe('converted formats under review', () => {
     expect(Object.hasOwn(data, '__proto__')).toBe(true);
     expect(Object.entries(data).slice(0, 4)).toEqual([['__proto__', 1], ['constructor', 'c'], ['toString', 3], ['b', 4]]);
     expectRecordsValid(result.records, catalog);
+  });
+
+  it('a .docx whose zip directory understates a part is refused before it is inflated in memory', async () => {
+    const config = configWith([{ name: 'docs', globs: ['bomb/*'], format: { filetype: 'document' }, on_error: 'skip' }], { path: PREFIX });
+    const catalog = configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' });
+    const result = await readWithPeakRss(config, catalog);
+    expect(result.code, result.stdout.slice(-2000)).toBe(0);
+    const records = result.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, any>).filter((message) => message.type === 'RECORD');
+    const byKey = Object.fromEntries(records.map((message) => [message.record.data.document_key, message.record.data]));
+    expect(byKey[`${PREFIX}bomb/notes.md`]?.content).toBe('# Notes\n\nkept\n');
+    const bomb = byKey[`${PREFIX}bomb/plan.docx`];
+    expect(bomb?.content).toBeNull();
+    expect(bomb?._ab_source_file_parse_error).toMatch(/inflates past the size its directory declares/);
+    // JSZip (mammoth's zip reader) would inflate the whole part before comparing its size.
+    expect(result.peakBytes, `peak RSS ${(result.peakBytes / MiB).toFixed(0)} MiB`).toBeLessThan(BOMB_PADDING / 2);
   });
 });
