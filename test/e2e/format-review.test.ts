@@ -151,6 +151,13 @@ describe('converted formats under review', () => {
   beforeAll(async () => {
     // Headers that are names of Object.prototype members: each is a column like any other.
     await put('proto/book.xlsx', sheetFile([['__proto__', 'constructor', 'toString', 'b'], [1, 'c', 3, 4]]));
+    // A note typed far right of the table (Z2): one more column, not 23 empty ones between.
+    const noted = XLSX.utils.aoa_to_sheet([['a', 'b'], [1, 'x'], [2, 'y']]);
+    noted['Z2'] = { t: 's', v: 'see note' };
+    noted['!ref'] = 'A1:Z3';
+    const book = XLSX.utils.book_new();
+    XLSX.utils.book_append_sheet(book, noted, 'Data');
+    await put('noted/book.xlsx', XLSX.write(book, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
     await put('bomb/plan.docx', await docxWithLyingSize(BOMB_PADDING));
     await put('bomb/notes.md', Buffer.from('# Notes\n\nkept\n'));
   });
@@ -186,5 +193,19 @@ describe('converted formats under review', () => {
     expect(bomb?._ab_source_file_parse_error).toMatch(/inflates past the size its directory declares/);
     // JSZip (mammoth's zip reader) would inflate the whole part before comparing its size.
     expect(result.peakBytes, `peak RSS ${(result.peakBytes / MiB).toFixed(0)} MiB`).toBeLessThan(BOMB_PADDING / 2);
+  });
+
+  it('an Excel cell past the header adds its own column only, and rows after it stay as wide as they are', async () => {
+    const config = configWith([{ name: 'noted', globs: ['noted/*.xlsx'], format: { filetype: 'excel' } }], { path: PREFIX });
+    const streams = await discoverStreams(config);
+    expect(Object.keys(streams[0]!.json_schema.properties as object)).toEqual(['a', 'b', 'column25', '_ab_source_file_url', '_ab_source_file_last_modified']);
+    const catalog = configuredCatalog(streams, { sync_mode: 'full_refresh' });
+    const result = await read(config, catalog);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.records.map((record) => [record.data.a, record.data.b, record.data.column25])).toEqual([
+      [1, 'x', 'see note'],
+      [2, 'y', null],
+    ]);
+    expectRecordsValid(result.records, catalog);
   });
 });

@@ -29,6 +29,8 @@ interface CellDraft {
 export async function readSheetRows(archive: XlsxArchive, workbook: Workbook, url: string, onRows: (rows: Row[]) => Promise<boolean>): Promise<void> {
   let pending: Row[] = [];
   let row: Row | undefined;
+  // Set by a cell with a value: no scan of the (sparse, up to 16,384 wide) row to find out.
+  let rowHasValue = false;
   let nextColumn = 0;
   let cell: CellDraft | undefined;
   let collecting: 'value' | 'inline' | undefined;
@@ -41,6 +43,7 @@ export async function readSheetRows(archive: XlsxArchive, workbook: Workbook, ur
       open: (name, attributes) => {
         if (name === 'row') {
           row = [];
+          rowHasValue = false;
           nextColumn = 0;
         } else if (name === 'c' && row !== undefined) {
           const referenced = attributes.r === undefined ? -1 : columnIndex(attributes.r);
@@ -65,10 +68,13 @@ export async function readSheetRows(archive: XlsxArchive, workbook: Workbook, ur
         else if (name === 'rPh') inPhonetic -= 1;
         else if (name === 'c' && cell !== undefined && row !== undefined) {
           const value = cellValue(cell, workbook);
-          if (value !== null) row[cell.column] = value;
+          if (value !== null) {
+            row[cell.column] = value;
+            rowHasValue = true;
+          }
           cell = undefined;
         } else if (name === 'row' && row !== undefined) {
-          if (row.some((value) => value !== null && value !== undefined)) pending.push(row);
+          if (rowHasValue) pending.push(row);
           row = undefined;
         }
       },
