@@ -120,6 +120,8 @@ describe('Excel (.xlsx) streams', () => {
     const third = await read(config, catalog, lastStates(again.messages));
     expect(third.code, third.stderr).toBe(0);
     expect(third.records.map((record) => [record.data.id, record.data.when])).toEqual([[4, '2024-01-11T00:00:00.000000']]);
+    // The later tests read sales/*.xlsx as the two workbooks with a Summary sheet.
+    await deleteObject(client, `${PREFIX}sales/2024-03.xlsx`);
   });
 
   it('reads incrementally by a date-time column of the sheet', async () => {
