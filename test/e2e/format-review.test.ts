@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { crc32, createDeflateRaw, deflateRawSync } from 'node:zlib';
 import XLSX from 'xlsx';
 import yauzl from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cleanEnv, writeTempFile } from '../support/cli.js';
+import { CLI, cleanEnv, runCli, writeTempFile, type AirbyteMessageLike } from '../support/cli.js';
 import { longDocx } from '../support/documents.js';
 import { configuredCatalog, configWith, discoverStreams, expectRecordsValid, read } from '../support/read.js';
 import { deleteObject, putObject, testClient } from '../support/s3-client.js';
@@ -126,6 +127,43 @@ async function docxWithLyingSize(padding: number): Promise<Buffer> {
   return zipOf(entries);
 }
 
+const avsc = createRequire(import.meta.url)('avsc') as typeof import('avsc');
+
+/**
+ * An Avro container of records without fields (each encodes in zero bytes) whose one block claims
+ * `count` records: the header written by avsc's own type for it, the block by hand.
+ */
+function avroClaiming(count: bigint): Buffer {
+  const header = avsc.Type.forSchema({
+    type: 'record',
+    name: 'org.apache.avro.file.Header',
+    fields: [
+      { name: 'magic', type: { type: 'fixed', name: 'Magic', size: 4 } },
+      { name: 'meta', type: { type: 'map', values: 'bytes' } },
+      { name: 'sync', type: { type: 'fixed', name: 'Sync', size: 16 } },
+    ],
+  });
+  const sync = Buffer.alloc(16, 0x5a);
+  const schema = { type: 'record', name: 'Ping', fields: [] };
+  const head = header.toBuffer({ magic: Buffer.from('Obj\x01', 'latin1'), meta: { 'avro.schema': Buffer.from(JSON.stringify(schema)), 'avro.codec': Buffer.from('null') }, sync });
+  // Zig-zag varints: the count, then a data size of 0.
+  const varint = (value: bigint) => {
+    const bytes: number[] = [];
+    let zigzag = value << 1n;
+    while (zigzag >= 0x80n) {
+      bytes.push(Number((zigzag & 0x7fn) | 0x80n));
+      zigzag >>= 7n;
+    }
+    bytes.push(Number(zigzag));
+    return Buffer.from(bytes);
+  };
+  return Buffer.concat([head, varint(count), varint(0n), sync]);
+}
+
+function errorTrace(messages: AirbyteMessageLike[]): { message: string; failure_type: string } | undefined {
+  return (messages as any[]).find((message) => message.type === 'TRACE' && message.trace.type === 'ERROR')?.trace.error;
+}
+
 /** Runs `read` with the peak RSS reported on stderr (scripts/report-rss.mjs). */
 async function readWithPeakRss(config: Record<string, unknown>, catalog: unknown): Promise<{ code: number | null; stdout: string; peakBytes: number }> {
   const child = spawn(process.execPath, ['--import', REPORT_RSS, CLI, 'read', '--config', writeTempFile('config.json', config), '--catalog', writeTempFile('catalog.json', catalog)], {
@@ -158,6 +196,7 @@ describe('converted formats under review', () => {
     const book = XLSX.utils.book_new();
     XLSX.utils.book_append_sheet(book, noted, 'Data');
     await put('noted/book.xlsx', XLSX.write(book, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+    await put('claims/pings.avro', avroClaiming(1n << 52n));
     await put('bomb/plan.docx', await docxWithLyingSize(BOMB_PADDING));
     await put('bomb/notes.md', Buffer.from('# Notes\n\nkept\n'));
   });
@@ -208,4 +247,18 @@ describe('converted formats under review', () => {
     ]);
     expectRecordsValid(result.records, catalog);
   });
+
+  it('an Avro block claiming 2^52 zero-byte records fails naming the file instead of writing rows for ever', async () => {
+    const config = configWith([{ name: 'pings', globs: ['claims/*.avro'], format: { filetype: 'avro' } }], { path: PREFIX });
+    const expected = /claims\/pings\.avro could not be read as Avro: it has a block \(1, at byte \d+\) that claims 4503599627370496 records in 0 bytes/;
+    const discovered = await runCli(['discover', '--config', writeTempFile('config.json', config)]);
+    expect(discovered.code).not.toBe(0);
+    expect(errorTrace(discovered.messages)?.message).toMatch(expected);
+    // A catalog from an earlier discover (the file was replaced since): read fails the same way, writing nothing.
+    const stream = { name: 'pings', json_schema: { type: 'object', properties: {} }, supported_sync_modes: ['full_refresh'] };
+    const result = await read(config, configuredCatalog([stream], { sync_mode: 'full_refresh' }));
+    expect(result.code).not.toBe(0);
+    expect(result.records).toEqual([]);
+    expect(errorTrace(result.messages)).toMatchObject({ failure_type: 'config_error', message: expect.stringMatching(expected) });
+  }, 60_000);
 });
