@@ -17,10 +17,10 @@ import { deleteObject, putObject, testClient } from '../support/s3-client.js';
  */
 const PREFIX = 'format-review/';
 
-function sheetFile(rows: unknown[][]): Buffer {
+function sheetFile(rows: unknown[][], options: { sharedStrings?: boolean } = {}): Buffer {
   const book = XLSX.utils.book_new();
   XLSX.utils.book_append_sheet(book, XLSX.utils.aoa_to_sheet(rows), 'Data');
-  return XLSX.write(book, { type: 'buffer', bookType: 'xlsx' }) as Buffer;
+  return XLSX.write(book, { type: 'buffer', bookType: 'xlsx', bookSST: options.sharedStrings ?? false }) as Buffer;
 }
 
 const MiB = 1024 * 1024;
@@ -49,22 +49,30 @@ async function zipParts(zip: Buffer): Promise<Map<string, Buffer>> {
   return parts;
 }
 
-/** `xml` followed by `padding` bytes of spaces, raw-deflated a chunk at a time (a few hundred KB for hundreds of MB). */
-async function deflatedWithPadding(xml: Buffer, padding: number): Promise<{ data: Buffer; crc: number; size: number }> {
+/** `chunks` raw-deflated one at a time (a few hundred KB for hundreds of MB of repeated text). */
+async function deflated(chunks: Iterable<Buffer>): Promise<{ data: Buffer; crc: number; size: number }> {
   const deflate = createDeflateRaw({ level: 9 });
   const out: Buffer[] = [];
   deflate.on('data', (chunk: Buffer) => out.push(chunk));
   const done = new Promise((resolve) => deflate.on('end', resolve));
-  let crc = crc32(xml);
-  deflate.write(xml);
-  const spaces = Buffer.alloc(MiB, 0x20);
-  for (let written = 0; written < padding; written += MiB) {
-    crc = crc32(spaces, crc);
-    if (!deflate.write(spaces)) await new Promise((resolve) => deflate.once('drain', resolve));
+  let crc = 0;
+  let size = 0;
+  for (const chunk of chunks) {
+    crc = crc32(chunk, crc);
+    size += chunk.length;
+    if (!deflate.write(chunk)) await new Promise((resolve) => deflate.once('drain', resolve));
   }
   deflate.end();
   await done;
-  return { data: Buffer.concat(out), crc, size: xml.length + padding };
+  return { data: Buffer.concat(out), crc, size };
+}
+
+function* repeated(head: Buffer, unit: Buffer, times: number, tail: Buffer = Buffer.alloc(0)): Generator<Buffer> {
+  yield head;
+  const perChunk = Math.max(1, Math.floor(MiB / unit.length));
+  const chunk = Buffer.concat(Array.from({ length: perChunk }, () => unit));
+  for (let done = 0; done < times; done += perChunk) yield times - done >= perChunk ? chunk : chunk.subarray(0, (times - done) * unit.length);
+  yield tail;
 }
 
 /**
@@ -118,7 +126,7 @@ async function docxWithLyingSize(padding: number): Promise<Buffer> {
   const entries = [];
   for (const [name, bytes] of parts) {
     if (name === 'word/document.xml') {
-      const bomb = await deflatedWithPadding(bytes, padding);
+      const bomb = await deflated(repeated(bytes, Buffer.from(' '), padding));
       entries.push({ name, data: bomb.data, crc: bomb.crc, declaredSize: bytes.length });
     } else {
       entries.push({ name, data: deflateRawSync(bytes), crc: crc32(bytes), declaredSize: bytes.length });
@@ -164,6 +172,21 @@ function errorTrace(messages: AirbyteMessageLike[]): { message: string; failure_
   return (messages as any[]).find((message) => message.type === 'TRACE' && message.trace.type === 'ERROR')?.trace.error;
 }
 
+/** A SheetJS workbook whose shared string table is replaced by `entries` empty strings (`<si/>`), five bytes each. */
+async function workbookWithEmptyStrings(entries: number): Promise<Buffer> {
+  const parts = await zipParts(sheetFile([['name'], ['Ann']], { sharedStrings: true }));
+  if (!parts.has('xl/sharedStrings.xml')) throw new Error('SheetJS wrote no shared string table');
+  const list = [];
+  for (const [name, bytes] of parts) {
+    const part =
+      name === 'xl/sharedStrings.xml'
+        ? await deflated(repeated(Buffer.from('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>name</t></si><si><t>Ann</t></si>'), Buffer.from('<si/>'), entries, Buffer.from('</sst>')))
+        : { data: deflateRawSync(bytes), crc: crc32(bytes), size: bytes.length };
+    list.push({ name, data: part.data, crc: part.crc, declaredSize: part.size });
+  }
+  return zipOf(list);
+}
+
 /** Runs `read` with the peak RSS reported on stderr (scripts/report-rss.mjs). */
 async function readWithPeakRss(config: Record<string, unknown>, catalog: unknown): Promise<{ code: number | null; stdout: string; peakBytes: number }> {
   const child = spawn(process.execPath, ['--import', REPORT_RSS, CLI, 'read', '--config', writeTempFile('config.json', config), '--catalog', writeTempFile('catalog.json', catalog)], {
@@ -196,6 +219,7 @@ describe('converted formats under review', () => {
     const book = XLSX.utils.book_new();
     XLSX.utils.book_append_sheet(book, noted, 'Data');
     await put('noted/book.xlsx', XLSX.write(book, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
+    await put('strings/book.xlsx', await workbookWithEmptyStrings(17_000_000));
     await put('claims/pings.avro', avroClaiming(1n << 52n));
     await put('bomb/plan.docx', await docxWithLyingSize(BOMB_PADDING));
     await put('bomb/notes.md', Buffer.from('# Notes\n\nkept\n'));
@@ -261,4 +285,14 @@ describe('converted formats under review', () => {
     expect(result.records).toEqual([]);
     expect(errorTrace(result.messages)).toMatchObject({ failure_type: 'config_error', message: expect.stringMatching(expected) });
   }, 60_000);
+
+  it('an .xlsx whose shared string table holds 17 million empty entries is refused, not held in memory', async () => {
+    const config = configWith([{ name: 'strings', globs: ['strings/*.xlsx'], format: { filetype: 'excel' } }], { path: PREFIX });
+    const discovered = await runCli(['discover', '--config', writeTempFile('config.json', config)]);
+    expect(discovered.code).not.toBe(0);
+    expect(errorTrace(discovered.messages)).toMatchObject({
+      failure_type: 'config_error',
+      message: expect.stringContaining('strings/book.xlsx: its shared string table holds more than 268435456 characters (counting 16 for each entry)'),
+    });
+  }, 120_000);
 });
