@@ -187,6 +187,23 @@ async function workbookWithEmptyStrings(entries: number): Promise<Buffer> {
   return zipOf(list);
 }
 
+/** A SheetJS workbook edited by hand: its sheet's cell A3 names shared string 99 of a table of 3. */
+async function workbookWithDanglingString(): Promise<Buffer> {
+  const parts = await zipParts(sheetFile([['name'], ['Ann'], ['Bob']], { sharedStrings: true }));
+  const list = [];
+  for (const [name, bytes] of parts) {
+    let data = bytes;
+    if (name === 'xl/worksheets/sheet1.xml') {
+      const xml = bytes.toString('utf8');
+      const edited = xml.replace(/(<c r="A3"[^>]*t="s"[^>]*><v>)\d+(<\/v>)/, '$199$2');
+      if (edited === xml) throw new Error('SheetJS wrote A3 differently than expected');
+      data = Buffer.from(edited);
+    }
+    list.push({ name, data: deflateRawSync(data), crc: crc32(data), declaredSize: data.length });
+  }
+  return zipOf(list);
+}
+
 /** Runs `read` with the peak RSS reported on stderr (scripts/report-rss.mjs). */
 async function readWithPeakRss(config: Record<string, unknown>, catalog: unknown): Promise<{ code: number | null; stdout: string; peakBytes: number }> {
   const child = spawn(process.execPath, ['--import', REPORT_RSS, CLI, 'read', '--config', writeTempFile('config.json', config), '--catalog', writeTempFile('catalog.json', catalog)], {
@@ -220,6 +237,7 @@ describe('converted formats under review', () => {
     XLSX.utils.book_append_sheet(book, noted, 'Data');
     await put('noted/book.xlsx', XLSX.write(book, { type: 'buffer', bookType: 'xlsx' }) as Buffer);
     await put('strings/book.xlsx', await workbookWithEmptyStrings(17_000_000));
+    await put('dangling/book.xlsx', await workbookWithDanglingString());
     await put('claims/pings.avro', avroClaiming(1n << 52n));
     await put('bomb/plan.docx', await docxWithLyingSize(BOMB_PADDING));
     await put('bomb/notes.md', Buffer.from('# Notes\n\nkept\n'));
@@ -295,4 +313,15 @@ describe('converted formats under review', () => {
       message: expect.stringContaining('strings/book.xlsx: its shared string table holds more than 268435456 characters (counting 16 for each entry)'),
     });
   }, 120_000);
+
+  it('an .xlsx cell naming a shared string its table lacks fails the read naming the file, not a silent null', async () => {
+    const config = configWith([{ name: 'dangling', globs: ['dangling/*.xlsx'], format: { filetype: 'excel' } }], { path: PREFIX });
+    const stream = { name: 'dangling', json_schema: { type: 'object', properties: { name: { type: ['null', 'string'] } } }, supported_sync_modes: ['full_refresh'] };
+    const result = await read(config, configuredCatalog([stream], { sync_mode: 'full_refresh' }));
+    expect(result.code).not.toBe(0);
+    expect(errorTrace(result.messages)).toMatchObject({
+      failure_type: 'config_error',
+      message: expect.stringContaining('dangling/book.xlsx is a damaged workbook: a cell of sheet "Data" refers to shared string 99, but the table holds 3'),
+    });
+  });
 });
