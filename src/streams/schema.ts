@@ -124,8 +124,9 @@ function parseColumnType(text: string, streamName: string, column: string): Duck
 
 /** The JSON Schema of a query stream: its output columns only (a query has no one source file). */
 export function queryJsonSchema(columns: { name: string; type: DuckType }[]): JsonSchema {
-  const properties: Record<string, JsonSchema> = {};
-  for (const column of columns) properties[column.name] = duckTypeToJsonSchema(column.type);
+  // fromEntries, not assignment: a column may be named "__proto__" (a header, an Avro field), which
+  // assignment would take as the object's prototype and leave out of the schema.
+  const properties: Record<string, JsonSchema> = Object.fromEntries(columns.map((column) => [column.name, duckTypeToJsonSchema(column.type)]));
   return { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', additionalProperties: true, properties };
 }
 

@@ -22,6 +22,13 @@ export interface AvroBlock {
 const MAGIC = Buffer.from('Obj\u0001', 'latin1');
 const SYNC_BYTES = 16;
 const READ_CHUNK = 1024 * 1024;
+/**
+ * Records beyond a block's byte count a block may claim. A record takes at least a byte unless its
+ * schema encodes in none (a record without fields, or of null fields only): then nothing but the
+ * count says how many there are, and a 30-byte file claiming 2^53 of them would write JSON lines
+ * for ever. Beyond this many such records the block is refused as damaged.
+ */
+export const MAX_EMPTY_RECORDS_PER_BLOCK = 1_000_000;
 /** A header past this is not a real Avro header (schemas are kilobytes): refused rather than buffered. */
 const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 
@@ -120,6 +127,9 @@ export class AvroContainer {
       } catch (error) {
         if (error instanceof AvroCodecError) throw new AvroFileError(`${error.message} (block ${index}, at byte ${start})`);
         throw error;
+      }
+      if (count > data.length + MAX_EMPTY_RECORDS_PER_BLOCK) {
+        throw new AvroFileError(`has a block (${index}, at byte ${start}) that claims ${count} records in ${data.length} bytes, more than its bytes can hold: it is damaged`);
       }
       yield { index, count, data };
     }

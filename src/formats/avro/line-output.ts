@@ -47,7 +47,11 @@ export class LineOutput {
     const text = this.pending.join('');
     this.pending = [];
     this.pendingChars = 0;
-    if (!this.stream.write(text)) await Promise.race([once(this.stream, 'drain'), once(this.stream, 'error')]);
+    if (!this.stream.write(text)) {
+      // Both waits are cancelled after the race: each left behind would stay a listener (thousands on a large file).
+      const done = new AbortController();
+      await Promise.race([once(this.stream, 'drain', { signal: done.signal }), once(this.stream, 'error', { signal: done.signal })]).finally(() => done.abort());
+    }
     if (this.failure !== undefined) throw this.failure;
   }
 }

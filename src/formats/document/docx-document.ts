@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { requireCjs } from '../../cjs-require.js';
 import type { ContentBuffer } from './content-buffer.js';
 import { htmlToMarkdown } from './html-markdown.js';
-import { DocumentParseError, parseErrorFrom } from './parse-error.js';
-import { zipUncompressedBytes } from './zip-size.js';
+import { parseErrorFrom } from './parse-error.js';
+import { checkZipInflatedSize } from './zip-size.js';
 
 /** A .docx inflates to XML about ten times its size; past that much per byte of file, refuse it (a zip bomb). */
 const MAX_INFLATION = 10;
@@ -15,11 +15,12 @@ const MAX_INFLATION = 10;
  */
 export async function readDocxDocument(source: string, content: ContentBuffer, maxBytes: number): Promise<void> {
   const bytes = await readFile(source);
-  const inflated = zipUncompressedBytes(bytes);
   const limit = Math.max(maxBytes, bytes.length) * MAX_INFLATION;
-  if (inflated > limit) {
-    throw new DocumentParseError(`it would inflate to ${inflated} bytes, more than ${MAX_INFLATION} times SOURCE_S3_DOCUMENT_MAX_BYTES (${maxBytes}); raise that setting to read it`);
-  }
+  await checkZipInflatedSize(
+    bytes,
+    limit,
+    (inflated) => `it would inflate to ${inflated} bytes, more than ${MAX_INFLATION} times SOURCE_S3_DOCUMENT_MAX_BYTES (${maxBytes}); raise that setting to read it`,
+  );
   // Loaded here, not at start: most runs never meet a Word document.
   const mammoth = requireCjs('mammoth') as typeof import('mammoth');
   let html: string;

@@ -1,33 +1,53 @@
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import yauzl from 'yauzl';
 import { DocumentParseError } from './parse-error.js';
 
-const END_OF_DIRECTORY = 0x06054b50;
-const DIRECTORY_ENTRY = 0x02014b50;
-
 /**
- * The sum of a zip archive's declared uncompressed sizes, read from its central directory without
- * inflating anything: a .docx of a few KB can inflate to gigabytes (a zip bomb), and the Word
- * reader inflates its parts in memory. Throws a parse error when `bytes` is not a zip archive.
+ * Checks that a zip archive (a .docx) inflates to at most `maxBytes`, before a reader that inflates
+ * its parts in memory (mammoth, through JSZip) sees it: a .docx of a few KB can inflate to
+ * gigabytes (a zip bomb). The sizes its directory declares are summed first; then every part is
+ * inflated as a stream into nothing, with yauzl stopping a part at the first byte past its declared
+ * size, because an attacker writes whatever sizes they like there (JSZip inflates a part whole
+ * before it compares sizes). Memory stays one chunk; time is bounded by `maxBytes`.
+ * Throws a parse error when `bytes` is not a zip archive or a part is not what its entry says.
  */
-export function zipUncompressedBytes(bytes: Buffer): number {
-  const end = findEndOfDirectory(bytes);
-  if (end < 0) throw new DocumentParseError('it is not a Word document: a .docx file is a zip archive, and this file is not one (renamed, damaged or truncated)');
-  const entries = bytes.readUInt16LE(end + 10);
-  let at = bytes.readUInt32LE(end + 16);
-  let total = 0;
-  for (let entry = 0; entry < entries; entry += 1) {
-    if (at + 46 > bytes.length || bytes.readUInt32LE(at) !== DIRECTORY_ENTRY) throw new DocumentParseError('it is not a valid Word document: its zip directory is damaged');
-    const size = bytes.readUInt32LE(at + 24);
-    // 0xFFFFFFFF: the real size is in a ZIP64 field; at 4 GiB it is too large either way.
-    total += size;
-    at += 46 + bytes.readUInt16LE(at + 28) + bytes.readUInt16LE(at + 30) + bytes.readUInt16LE(at + 32);
+export async function checkZipInflatedSize(bytes: Buffer, maxBytes: number, tooLarge: (declared: number) => string): Promise<void> {
+  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
+    yauzl.fromBuffer(bytes, { lazyEntries: true, validateEntrySizes: true, strictFileNames: false }, (error, file) => (error ? reject(error) : resolve(file)));
+  }).catch((error: unknown) => {
+    throw new DocumentParseError(`it is not a Word document: a .docx file is a zip archive, and this file is not one (renamed, damaged or truncated: ${reason(error)})`);
+  });
+  try {
+    const entries = await zipEntries(zip);
+    const declared = entries.reduce((total, entry) => total + entry.uncompressedSize, 0);
+    if (declared > maxBytes) throw new DocumentParseError(tooLarge(declared));
+    for (const entry of entries) {
+      if (entry.fileName.endsWith('/')) continue;
+      const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => zip.openReadStream(entry, (error, opened) => (error ? reject(error) : resolve(opened))));
+      await pipeline(stream, new Writable({ write: (_chunk, _encoding, done) => done() }));
+    }
+  } catch (error) {
+    if (error instanceof DocumentParseError) throw error;
+    throw new DocumentParseError(`it is not a valid Word document: its zip archive is damaged or a part inflates past the size its directory declares (${reason(error)})`);
+  } finally {
+    zip.close();
   }
-  return total;
 }
 
-/** Offset of the end-of-central-directory record: in the last 22 bytes, or before a comment of up to 64 KiB. */
-function findEndOfDirectory(bytes: Buffer): number {
-  for (let at = bytes.length - 22; at >= 0 && at >= bytes.length - 22 - 0xffff; at -= 1) {
-    if (bytes.readUInt32LE(at) === END_OF_DIRECTORY) return at;
-  }
-  return -1;
+function zipEntries(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
+  const entries: yauzl.Entry[] = [];
+  return new Promise((resolve, reject) => {
+    zip.on('entry', (entry: yauzl.Entry) => {
+      entries.push(entry);
+      zip.readEntry();
+    });
+    zip.on('end', () => resolve(entries));
+    zip.on('error', reject);
+    zip.readEntry();
+  });
+}
+
+function reason(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).slice(0, 160);
 }

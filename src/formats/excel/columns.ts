@@ -11,13 +11,12 @@ export class ColumnNames {
   private readonly names: string[] = [];
   private readonly taken = new Set<string>();
   private readonly repeats = new Map<string, number>();
+  /** Columns the header row spans; names given later to cells past it do not widen it. */
+  readonly headerWidth: number;
 
   constructor(header: Row) {
     for (let index = 0; index < header.length; index += 1) this.names.push(this.unique(headerText(header[index]) ?? `column${index}`));
-  }
-
-  get headerWidth(): number {
-    return this.names.length;
+    this.headerWidth = this.names.length;
   }
 
   name(index: number): string {

@@ -59,14 +59,19 @@ async function convertWorkbook(request: ConversionRequest, sheet: string | undef
 
 /** A row as a JSON object: every header column (null where the row is short), then any cell past them. */
 function record(row: Row, names: ColumnNames, types: ColumnTypes): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const width = Math.max(names.headerWidth, row.length);
-  for (let index = 0; index < width; index += 1) {
+  // No prototype: a header may say "__proto__", which on a plain object would set the prototype, not a column.
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  const put = (index: number) => {
     const cell: CellValue | undefined = row[index];
-    if (index >= names.headerWidth && (cell === null || cell === undefined)) continue;
     const name = names.name(index);
     types.add(name, cell);
     out[name] = cell === null || cell === undefined ? null : cell.value;
+  };
+  for (let index = 0; index < names.headerWidth; index += 1) put(index);
+  // Past the header only the cells there are (a row is sparse: one note in column XFD is one key, not 16,000 holes).
+  for (const key of Object.keys(row)) {
+    const index = Number(key);
+    if (index >= names.headerWidth && row[index] !== null && row[index] !== undefined) put(index);
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { configError } from '../../protocol/errors.js';
 import { serialToIso, type TemporalKind } from './number-formats.js';
 import type { Workbook } from './workbook.js';
 import { parseXmlPart } from './xml-parts.js';
@@ -29,6 +30,8 @@ interface CellDraft {
 export async function readSheetRows(archive: XlsxArchive, workbook: Workbook, url: string, onRows: (rows: Row[]) => Promise<boolean>): Promise<void> {
   let pending: Row[] = [];
   let row: Row | undefined;
+  // Set by a cell with a value: no scan of the (sparse, up to 16,384 wide) row to find out.
+  let rowHasValue = false;
   let nextColumn = 0;
   let cell: CellDraft | undefined;
   let collecting: 'value' | 'inline' | undefined;
@@ -41,6 +44,7 @@ export async function readSheetRows(archive: XlsxArchive, workbook: Workbook, ur
       open: (name, attributes) => {
         if (name === 'row') {
           row = [];
+          rowHasValue = false;
           nextColumn = 0;
         } else if (name === 'c' && row !== undefined) {
           const referenced = attributes.r === undefined ? -1 : columnIndex(attributes.r);
@@ -64,11 +68,14 @@ export async function readSheetRows(archive: XlsxArchive, workbook: Workbook, ur
         if (name === 'v' || name === 't') collecting = undefined;
         else if (name === 'rPh') inPhonetic -= 1;
         else if (name === 'c' && cell !== undefined && row !== undefined) {
-          const value = cellValue(cell, workbook);
-          if (value !== null) row[cell.column] = value;
+          const value = cellValue(cell, workbook, url);
+          if (value !== null) {
+            row[cell.column] = value;
+            rowHasValue = true;
+          }
           cell = undefined;
         } else if (name === 'row' && row !== undefined) {
-          if (row.some((value) => value !== null && value !== undefined)) pending.push(row);
+          if (rowHasValue) pending.push(row);
           row = undefined;
         }
       },
@@ -83,11 +90,16 @@ export async function readSheetRows(archive: XlsxArchive, workbook: Workbook, ur
   if (pending.length > 0) await onRows(pending);
 }
 
-function cellValue(cell: CellDraft, workbook: Workbook): CellValue {
+function cellValue(cell: CellDraft, workbook: Workbook, url: string): CellValue {
   switch (cell.type) {
     case 's': {
+      if (cell.value.trim() === '') return null;
       const text = workbook.sharedStrings[Number(cell.value)];
-      return text === undefined || text === '' ? null : { kind: 'text', value: text };
+      // A string the table does not hold is damage: a null here would be a silently lost value.
+      if (text === undefined) {
+        throw configError(`${url} is a damaged workbook: a cell of sheet "${workbook.sheetName.slice(0, 100)}" refers to shared string ${cell.value.slice(0, 20)}, but the table holds ${workbook.sharedStrings.length}. Save it again from a spreadsheet program.`);
+      }
+      return text === '' ? null : { kind: 'text', value: text };
     }
     case 'inlineStr':
       return textValue(cell.inline.join(''));

@@ -19,6 +19,11 @@ export interface Workbook {
  * string by index). A table past this many characters is refused rather than exhausting memory.
  */
 export const MAX_SHARED_STRING_CHARS = 256 * 1024 * 1024;
+/**
+ * What each entry costs against that bound besides its characters (its slot in the table): a
+ * table of millions of empty `<si/>` (five bytes each, deflated to almost nothing) is no smaller in memory.
+ */
+const SHARED_STRING_ENTRY_CHARS = 16;
 
 export async function readWorkbook(archive: XlsxArchive, url: string, sheet: string | undefined): Promise<Workbook> {
   refuseOtherFormats(archive, url);
@@ -122,6 +127,8 @@ async function readSharedStrings(archive: XlsxArchive, part: string, url: string
   let inText = false;
   let phonetic = 0;
   let chars = 0;
+  const tooLarge = () =>
+    configError(`${url}: its shared string table holds more than ${MAX_SHARED_STRING_CHARS} characters (counting ${SHARED_STRING_ENTRY_CHARS} for each entry), more than this connector keeps in memory.`);
   await parseXmlPart(await archive.open(part), part, url, {
     open: (name) => {
       if (name === 'si') current = [];
@@ -131,13 +138,15 @@ async function readSharedStrings(archive: XlsxArchive, part: string, url: string
     text: (text) => {
       if (!inText || current === undefined) return;
       chars += text.length;
-      if (chars > MAX_SHARED_STRING_CHARS) throw configError(`${url}: its shared string table holds more than ${MAX_SHARED_STRING_CHARS} characters, more than this connector keeps in memory.`);
+      if (chars > MAX_SHARED_STRING_CHARS) throw tooLarge();
       current.push(text);
     },
     close: (name) => {
       if (name === 't') inText = false;
       else if (name === 'rPh') phonetic -= 1;
       else if (name === 'si' && current !== undefined) {
+        chars += SHARED_STRING_ENTRY_CHARS;
+        if (chars > MAX_SHARED_STRING_CHARS) throw tooLarge();
         strings.push(current.join(''));
         current = undefined;
       }
