@@ -3,6 +3,7 @@ import { recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
 import { csvReaderSql, type CsvColumn, type CsvDialect } from '../engine/csv-dialect.js';
 import { caseCollisions, jsonKeySql, jsonObjectsReaderSql } from '../engine/json-keys.js';
 import { readerSql } from '../engine/readers.js';
+import { sqlString } from '../engine/sql.js';
 import { parseDuckType, type DuckType } from '../engine/types.js';
 import { configError } from '../protocol/errors.js';
 import type { LineForwarder } from '../protocol/forwarder.js';
@@ -68,6 +69,11 @@ export function emittedColumns(plan: StreamPlan, fileColumns: RecordColumn[]): R
       ];
 }
 
+/** A line's raw JSON object; a line that is anything else fails the file, as read_json's records = true does. */
+function rawObjectSql(url: string): string {
+  return `CASE WHEN json_type("json") = 'OBJECT' THEN "json" ELSE error(${sqlString(`${url} has a line that is not a JSON object (JSON Lines holds one object per line)`)}) END`;
+}
+
 /**
  * A resumed file that emitted nothing: the state's offset must not lie past the file's rows. If it
  * does, the state was not written for this file, and trusting it would drop its rows silently.
@@ -112,12 +118,19 @@ export async function readFile(read: FileReadContext, staged: StagedFile): Promi
   let { reader, lenientReader } = readers(staged.path);
 
   let columns: RecordColumn[];
+  let rowObject = plan.rowObject;
   if (csvColumns !== undefined) {
     columns = emittedColumns(plan, csvColumns);
   } else if (jsonColumns !== undefined) {
     // Keys differing only in case are read by exact key (readerSql gives each line's raw object then).
     const byKey = caseCollisions(jsonColumns).length > 0;
     columns = jsonColumns.map((name) => ({ name, type: JSON_VALUE, target: plan.catalogColumns.get(name)!, ...(byKey ? { source: jsonKeySql(name) } : {}) }));
+  } else if (plan.rowObject !== undefined && format.filetype === 'jsonl' && format.conversion === undefined) {
+    // Schemaless JSON Lines: each line's object as written. DuckDB's guessed columns would give an
+    // integer too long for BIGINT as the nearest double (12345678901234567890123 -> 1.2345678901234568e22).
+    reader = lenientReader = jsonObjectsReaderSql(staged.path);
+    columns = [{ name: plan.rowObject, type: JSON_VALUE, source: rawObjectSql(url) }];
+    rowObject = undefined;
   } else {
     const described = await filePass(engine, staged, () => engineCall(staged, stream.format, () => engine.all(`DESCRIBE SELECT * FROM ${lenientReader}`)));
     let fileColumns: RecordColumn[] = described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
@@ -153,7 +166,7 @@ export async function readFile(read: FileReadContext, staged: StagedFile): Promi
       emittedAt: Date.now(),
       ...(where === undefined ? {} : { where }),
       ...(done > 0 ? { offset: done } : {}),
-      ...(plan.rowObject === undefined ? {} : { rowObject: plan.rowObject }),
+      ...(rowObject === undefined ? {} : { rowObject }),
     });
     let checkpointed = 0;
     let shown = 0;
