@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { check } from '../support/cli.js';
 import { putObject, testClient } from '../support/s3-client.js';
 import { configuredCatalog, configWith, discoverStreams, read } from '../support/read.js';
 
@@ -45,5 +46,32 @@ describe('schemaless JSON Lines', () => {
     expect(result.code).toBe(1);
     const error = result.messages.find((message) => message.type === 'TRACE' && message.trace.type === 'ERROR')?.trace.error;
     expect(error.message).toContain(`${folder}a.jsonl has a line that is not a JSON object`);
+  });
+});
+
+describe('input_schema written by an attacker or a careless hand', () => {
+  it('a column named __proto__ (or constructor) in the simple mapping is a column like any other, not dropped', async () => {
+    const folder = prefix('proto');
+    await putObject(client, `${folder}a.jsonl`, '{"__proto__": 1, "constructor": 2, "id": 3}\n');
+    const schema = '{"__proto__": "integer", "constructor": "integer", "id": "integer"}';
+    const config = configWith([{ name: 'rows', globs: [`${folder}*.jsonl`], format: { filetype: 'jsonl' }, input_schema: schema }]);
+    const [stream] = await discoverStreams(config);
+    expect(Object.keys(stream!.json_schema.properties)).toEqual(['__proto__', 'constructor', 'id', '_ab_source_file_url', '_ab_source_file_last_modified']);
+    const result = await read(config, configuredCatalog([stream!], { sync_mode: 'full_refresh' }));
+    expect(result.code, result.stderr).toBe(0);
+    expect(records(result.stdout)[0]).toContain('"data":{"__proto__":1,"constructor":2,"id":3,');
+  });
+
+  it('a schema nested 100,000 levels deep is a config error naming the stream and column, not a crash', async () => {
+    const deep = `{"type":"object","properties":{"a":${'{"type":"array","items":'.repeat(100_000)}{"type":"integer"}${'}'.repeat(100_000)}}}`;
+    const { status, message } = await check(configWith([{ name: 'deep', globs: ['x/*.csv'], format: { filetype: 'csv' }, input_schema: deep }]));
+    expect(status).toBe('FAILED');
+    expect(message).toContain('streams[0].input_schema (stream "deep") nests the items of column "a" more than 32 levels deep');
+  });
+
+  it('two names that are the same once trimmed are refused, naming the column', async () => {
+    const { status, message } = await check(configWith([{ name: 'twice', globs: ['x/*.csv'], format: { filetype: 'csv' }, input_schema: '{"id": "integer", " id ": "string"}' }]));
+    expect(status).toBe('FAILED');
+    expect(message).toContain('streams[0].input_schema (stream "twice") names column "id" twice');
   });
 });
