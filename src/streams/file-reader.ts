@@ -54,9 +54,30 @@ export async function csvReadColumns(context: SourceContext, plan: StreamPlan, f
   // A streamed file's header is read from its staged start.
   const fileColumns = await csvFileColumns(context.engine, fileStart(staged), format, dialect, typesFromCatalog ? 1 : undefined);
   if (!typesFromCatalog) return fileColumns;
+  if (plan.fillMissing === true) refuseCaseTwins(plan, fileColumns, s3Url(staged.bucket, staged.object.key));
   // Read as text, then cast to the catalog's type: a value that does not fit becomes null and is
   // reported in the record's meta.changes (NULLED), as for every format.
   return fileColumns.map((column) => ({ name: column.name, type: TEXT }));
+}
+
+/**
+ * DuckDB names CSV columns without regard to case: a header "ID,id" is read as ID and id_1. An
+ * input_schema naming both would get null for the renamed one, silently: refused instead.
+ */
+function refuseCaseTwins(plan: StreamPlan, fileColumns: CsvColumn[], url: string): void {
+  const names = new Set(fileColumns.map((column) => column.name));
+  for (const wanted of plan.catalogColumns.keys()) {
+    if (names.has(wanted)) continue;
+    const lower = wanted.toLowerCase();
+    const twin = fileColumns.find((column) => column.name.toLowerCase() === lower);
+    const renamed = fileColumns.some((column) => column.name.toLowerCase().startsWith(`${lower}_`) && /^[0-9]+$/.test(column.name.slice(lower.length + 1)));
+    if (twin !== undefined && renamed) {
+      throw configError(
+        `Stream "${plan.name}": ${url} has columns that differ only in case ("${twin.name}" and "${wanted}"), which DuckDB cannot tell apart in a CSV header, so its input_schema column "${wanted}" cannot be read. Rename one of them in the file's header, or use schemaless.`,
+        { streamName: plan.name },
+      );
+    }
+  }
 }
 
 /** The file's columns the stream emits: all of them without catalog columns, else those the catalog selects, typed by it. */

@@ -75,3 +75,16 @@ describe('input_schema written by an attacker or a careless hand', () => {
     expect(message).toContain('streams[0].input_schema (stream "twice") names column "id" twice');
   });
 });
+
+describe('input_schema on CSV headers differing only in case', () => {
+  it('"ID,id" with both in input_schema fails naming the file and columns, instead of a silent null for id', async () => {
+    const folder = prefix('case');
+    await putObject(client, `${folder}a.csv`, 'ID,id,Name\n7,8,x\n');
+    const config = configWith([{ name: 'cased', globs: [`${folder}*.csv`], format: { filetype: 'csv' }, input_schema: '{"ID": "integer", "id": "integer", "Name": "string"}' }]);
+    const result = await read(config, configuredCatalog(await discoverStreams(config), { sync_mode: 'full_refresh' }));
+    expect(result.code).toBe(1);
+    const error = result.messages.find((message) => message.type === 'TRACE' && message.trace.type === 'ERROR')?.trace.error;
+    expect(error.message).toContain(`${folder}a.csv has columns that differ only in case ("ID" and "id")`);
+    expect(result.records.filter((record) => record.data.id === null)).toHaveLength(0);
+  });
+});
