@@ -43,13 +43,13 @@ export function parseInputSchema(text: string): ParsedInputSchema {
 }
 
 function fromTypeMapping(mapping: Record<string, string>): ParsedInputSchema {
-  const properties: Record<string, JsonSchema> = {};
+  const properties: [string, JsonSchema][] = [];
   for (const [rawName, rawType] of Object.entries(mapping)) {
     const name = rawName.trim();
     if (name === '') return { problem: 'has an empty column name' };
     const type = SIMPLE_TYPES[rawType.trim().toLowerCase()];
     if (type === undefined) return { problem: `gives column "${name}" the unknown type "${rawType.slice(0, 40)}"; use one of ${Object.keys(SIMPLE_TYPES).join(', ')}` };
-    properties[name] = nullable(type);
+    properties.push([name, nullable(type)]);
   }
   return withColumns(properties);
 }
@@ -57,42 +57,49 @@ function fromTypeMapping(mapping: Record<string, string>): ParsedInputSchema {
 function fromJsonSchema(schema: Record<string, unknown>): ParsedInputSchema {
   if (schema.type !== undefined && schema.type !== 'object') return { problem: `must describe an object ("type": "object"), not ${JSON.stringify(schema.type).slice(0, 40)}` };
   if (!isRecord(schema.properties)) return { problem: 'must have "properties": an object of column name -> JSON Schema, or be a simple mapping such as {"id": "integer"}' };
-  const properties: Record<string, JsonSchema> = {};
+  const properties: [string, JsonSchema][] = [];
   for (const [name, property] of Object.entries(schema.properties)) {
     if (name.trim() === '') return { problem: 'has an empty column name' };
     if (!isRecord(property)) return { problem: `gives column "${name}" a schema that is not an object (use e.g. {"type": "integer"})` };
     const problem = typeProblem(property, `column "${name}"`);
     if (problem !== undefined) return { problem };
-    properties[name] = nullable(property);
+    properties.push([name, nullable(property)]);
   }
   return withColumns(properties);
 }
 
+/** Deeper schemas are refused: each level is a nested list or object in SQL, and checked by recursion. */
+const MAX_DEPTH = 32;
+
 /** Every `type` in the column's schema (nested ones too) must name a JSON Schema type. */
-function typeProblem(schema: Record<string, unknown>, where: string): string | undefined {
+function typeProblem(schema: Record<string, unknown>, where: string, depth = 0): string | undefined {
+  if (depth > MAX_DEPTH) return `nests ${where.slice(0, 200)} more than ${MAX_DEPTH} levels deep (items or properties inside each other); flatten it, or give it {"type": "object"} or {"type": "array"} without the inner levels`;
   const types = Array.isArray(schema.type) ? schema.type : [schema.type];
   if (schema.type === undefined) return `gives ${where} no "type"; use one of ${[...JSON_TYPES].join(', ')}`;
   for (const type of types) {
     if (typeof type !== 'string' || !JSON_TYPES.has(type)) return `gives ${where} the unknown type ${JSON.stringify(type).slice(0, 40)}; use one of ${[...JSON_TYPES].join(', ')}`;
   }
   if (isRecord(schema.items)) {
-    const problem = typeProblem(schema.items, `the items of ${where}`);
+    const problem = typeProblem(schema.items, depth === 0 ? `the items of ${where}` : where, depth + 1);
     if (problem !== undefined) return problem;
   }
   if (isRecord(schema.properties)) {
     for (const [field, inner] of Object.entries(schema.properties)) {
       if (!isRecord(inner)) return `gives field "${field}" of ${where} a schema that is not an object`;
-      const problem = typeProblem(inner, `field "${field}" of ${where}`);
+      const problem = typeProblem(inner, depth === 0 ? `field "${field.slice(0, 100)}" of ${where}` : where, depth + 1);
       if (problem !== undefined) return problem;
     }
   }
   return undefined;
 }
 
-function withColumns(properties: Record<string, JsonSchema>): ParsedInputSchema {
-  const columns = Object.keys(properties);
+/** Built from entries: an assignment to `properties["__proto__"]` would set the object's prototype and drop the column. */
+function withColumns(entries: [string, JsonSchema][]): ParsedInputSchema {
+  const columns = entries.map(([name]) => name);
   if (columns.length === 0) return { problem: 'has no columns; name at least one, e.g. {"id": "integer"}' };
-  return { schema: { type: 'object', properties }, columns };
+  const repeated = columns.find((name, index) => columns.indexOf(name) !== index);
+  if (repeated !== undefined) return { problem: `names column "${repeated.slice(0, 100)}" twice (names are compared after trimming spaces)` };
+  return { schema: { type: 'object', properties: Object.fromEntries(entries) }, columns };
 }
 
 /** A column may always be null: a value that does not fit its type, or a column a file lacks, is emitted as null. */

@@ -1,18 +1,27 @@
+import { Transform, type TransformCallback } from 'node:stream';
 import { requireCjs } from '../cjs-require.js';
 
 /**
  * bzip2 decompression in Node: DuckDB reads neither .bz2 files nor bzip2 through a FIFO, so a .bz2
- * object reaches DuckDB as plain text. unbzip2-stream (the decoder behind decompress-tarbz2) was
- * chosen after checking, on files made by the bzip2 tool, what matters here:
+ * object reaches DuckDB as plain text. The block decoder is unbzip2-stream's (the decoder behind
+ * decompress-tarbz2), chosen after checking, on files made by the bzip2 tool, what matters here:
  * - it reads every stream of a multi-stream file (pbzip2/lbzip2 output, `cat a.bz2 b.bz2`);
  * - it checks each block's CRC, and input cut anywhere (inside a block, inside the end-of-stream
- *   marker) fails instead of ending as a shorter file;
- * - it keeps one block (at most 900 kB of input, 3.6 MB of work arrays) in memory at a time.
- * Its classic (`through`) stream is wrapped with coded errors (a Transform over it: compression.ts), so callers tell a cut
- * file from a corrupt one.
+ *   marker) fails instead of ending as a shorter file.
+ * Its stream wrapper is not used: it decodes every block it holds input for in one synchronous
+ * burst (a 100 kB file of runs is thousands of 45 MB blocks: all of it in memory at once) and
+ * gathers each block's output in a JS array (8 bytes a byte). Here one block is decoded per call,
+ * into 1 MiB Buffers, so callers decode as fast as they can take the output: memory holds one
+ * block's output (at most ~47 MB) whatever the file's ratio.
  */
-type ThroughStream = NodeJS.ReadWriteStream & { write(chunk: Buffer): boolean; end(): void };
-const unbzip2Stream = requireCjs('unbzip2-stream') as () => ThroughStream;
+type BitReader = ((bits: number | null) => number) & { bytesRead: number };
+interface BlockLib {
+  header(bits: BitReader): number;
+  /** Decodes a block, calling `byte` for each output byte; null after the end-of-stream marker (CRC checked). */
+  decompress(bits: BitReader, byte: (value: number) => void, work: Int32Array, workSize: number, streamCrc: number | null): number | null;
+}
+const blocks = requireCjs('unbzip2-stream/lib/bzip2.js') as BlockLib;
+const bitIterator = requireCjs('unbzip2-stream/lib/bit_iterator.js') as (next: () => Buffer) => BitReader;
 
 /** An error of the bzip2 data; `code` BZ2_EARLY_END when the data ends before its end-of-stream marker. */
 export class Bzip2Error extends Error {
@@ -25,41 +34,141 @@ export class Bzip2Error extends Error {
   }
 }
 
+const OUTPUT_PIECE = 1 << 20;
+/** The compressed bytes a block may take (the decoder's own bound): a block is decoded once they are here, or the input ended. */
+const blockInput = (level: number) => 25_000 + 100_000 * level;
+
 /**
- * Feeds bzip2 data to the decoder, handing each piece of output to `output` synchronously.
- * `end` throws when the data was cut off; `push` throws as soon as it is seen to be corrupt.
+ * Decodes bzip2 data a block at a time: `push` takes input, each `next` decodes one block (or
+ * stream header/end) and hands its output, CRC-checked, to `output`; false when it needs more
+ * input, or after `end`, when all is decoded. `next` throws as soon as the data is seen to be
+ * corrupt, or, after `end`, cut off.
  */
 export class Bzip2Decoder {
-  private readonly decoder = unbzip2Stream();
+  private readonly queue: Buffer[] = [];
+  private received = 0;
+  private bits: BitReader | undefined;
+  /** 1-9 inside a stream, 0 between streams (before the next header). */
+  private level = 0;
+  private streamCrc: number | null = null;
+  private ended = false;
   private failure: Bzip2Error | undefined;
-  private ending = false;
-  private sawInput = false;
+  private work: Int32Array | undefined;
 
-  constructor(output: (data: Buffer) => void) {
-    this.decoder.on('data', (data: Buffer) => output(data));
-    this.decoder.on('error', (error: Error) => {
-      // The decoder reads past the last byte it has (a TypeError inside it) only when the data ends early.
-      const early = this.ending || /ended prematurely/.test(error.message);
-      this.failure ??= early ? new Bzip2Error('the bzip2 data ends before its end-of-stream marker', 'BZ2_EARLY_END') : new Bzip2Error(error.message, 'BZ2_DATA_ERROR');
+  constructor(private readonly output: (data: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    this.throwIfFailed();
+    if (chunk.length === 0) return;
+    this.queue.push(chunk);
+    this.received += chunk.length;
+    this.bits ??= bitIterator(() => {
+      const next = this.queue.shift();
+      if (next === undefined) throw new Bzip2Error('the bzip2 data ends before its end-of-stream marker', 'BZ2_EARLY_END');
+      return next;
     });
   }
 
-  push(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    this.sawInput = true;
-    this.throwIfFailed();
-    this.decoder.write(chunk);
-    this.throwIfFailed();
+  /** No more input: `next` then decodes what is left and checks that the data ended where bzip2 ends. */
+  end(): void {
+    this.ended = true;
   }
 
-  end(): void {
+  next(): boolean {
     this.throwIfFailed();
-    this.ending = true;
-    if (this.sawInput) this.decoder.end();
-    this.throwIfFailed();
+    const bits = this.bits;
+    if (bits === undefined) return false;
+    const left = this.received - bits.bytesRead;
+    if (this.ended ? left <= 0 : left + 1 < blockInput(this.level)) {
+      if (this.ended && this.level !== 0) this.fail(new Bzip2Error('the bzip2 data ends before its end-of-stream marker', 'BZ2_EARLY_END'));
+      return false;
+    }
+    try {
+      this.decodeOne(bits);
+    } catch (error) {
+      this.fail(error instanceof Bzip2Error ? error : new Bzip2Error(error instanceof Error ? error.message : String(error), 'BZ2_DATA_ERROR'));
+    }
+    return true;
+  }
+
+  private decodeOne(bits: BitReader): void {
+    if (this.level === 0) {
+      this.level = blocks.header(bits);
+      this.streamCrc = 0;
+      return;
+    }
+    const size = 100_000 * this.level;
+    if (this.work === undefined || this.work.length !== size) this.work = new Int32Array(size);
+    const pieces: Buffer[] = [];
+    let piece = Buffer.allocUnsafe(OUTPUT_PIECE);
+    let at = 0;
+    this.streamCrc = blocks.decompress(
+      bits,
+      (value) => {
+        if (at === OUTPUT_PIECE) {
+          pieces.push(piece);
+          piece = Buffer.allocUnsafe(OUTPUT_PIECE);
+          at = 0;
+        }
+        piece[at++] = value;
+      },
+      this.work,
+      size,
+      this.streamCrc,
+    );
+    if (this.streamCrc === null) {
+      this.level = 0;
+      return;
+    }
+    // Handed over only now: the block's CRC was checked.
+    if (at > 0) pieces.push(piece.subarray(0, at));
+    for (const data of pieces) this.output(data);
+  }
+
+  private fail(error: Bzip2Error): never {
+    this.failure = error;
+    throw error;
   }
 
   private throwIfFailed(): void {
     if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+/**
+ * A stream that decompresses bzip2 as it flows, with backpressure between blocks: a block is
+ * decoded only once the reader has taken the previous one's output.
+ */
+export class Bzip2Stream extends Transform {
+  private readonly decoder = new Bzip2Decoder((data) => this.push(data));
+  private wake: (() => void) | undefined;
+
+  constructor() {
+    super({ readableHighWaterMark: 1 << 20 });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.drain(() => this.decoder.push(chunk), done);
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.drain(() => this.decoder.end(), done);
+  }
+
+  override _read(size: number): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+    super._read(size);
+  }
+
+  private drain(first: () => void, done: TransformCallback): void {
+    const run = async () => {
+      first();
+      while (this.decoder.next()) {
+        if (this.readableLength >= this.readableHighWaterMark) await new Promise<void>((resolve) => (this.wake = resolve));
+      }
+    };
+    run().then(() => done(), (error: Error) => done(error));
   }
 }

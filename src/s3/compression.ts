@@ -1,7 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { constants, createGunzip, type Gunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
-import { Bzip2Decoder } from './bzip2.js';
+import { Bzip2Decoder, Bzip2Stream } from './bzip2.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd' | 'bzip2';
 
@@ -60,7 +60,8 @@ export abstract class PrefixDecoder {
 }
 
 export function prefixDecoder(compression: Exclude<Compression, 'none'>, limit: number): PrefixDecoder {
-  return compression === 'gzip' ? new GzipPrefixDecoder(limit) : new SyncPrefixDecoder(limit, syncDecoder(compression));
+  if (compression === 'bzip2') return new Bzip2PrefixDecoder(limit);
+  return compression === 'gzip' ? new GzipPrefixDecoder(limit) : new SyncPrefixDecoder(limit, zstdDecoder);
 }
 
 class GzipPrefixDecoder extends PrefixDecoder {
@@ -100,24 +101,36 @@ class GzipPrefixDecoder extends PrefixDecoder {
 }
 
 /**
- * A decoder that hands over its output synchronously, during `push` (fzstd for zstd,
- * unbzip2-stream for bzip2); `end` throws when the data stops before its last frame or stream.
+ * A decoder that hands over its output synchronously, during `push` (fzstd for zstd);
+ * `end` throws when the data stops before its last frame.
  */
 interface SyncDecoder {
   push(chunk: Buffer): void;
   end(): void;
 }
 
-function syncDecoder(compression: 'zstd' | 'bzip2'): (output: (data: Uint8Array) => void) => SyncDecoder {
-  if (compression === 'bzip2') return (output) => new Bzip2Decoder(output);
-  return (output) => {
-    const decoder = new Decompress(output);
-    return {
-      push: (chunk) => decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)),
-      // Rejects compressed data that ends before its last frame does.
-      end: () => decoder.push(new Uint8Array(0), true),
-    };
+function zstdDecoder(output: (data: Uint8Array) => void): SyncDecoder {
+  const decoder = new Decompress(output);
+  return {
+    push: (chunk) => decoder.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)),
+    // Rejects compressed data that ends before its last frame does.
+    end: () => decoder.push(new Uint8Array(0), true),
   };
+}
+
+/** bzip2 a block at a time, and no block past the limit: a file of long runs costs no more than the sample. */
+class Bzip2PrefixDecoder extends PrefixDecoder {
+  private readonly decoder = new Bzip2Decoder((data) => this.take(data));
+
+  async push(chunk: Buffer): Promise<void> {
+    this.decoder.push(chunk);
+    while (!this.full && this.decoder.next());
+  }
+
+  async finish(): Promise<void> {
+    this.decoder.end();
+    while (!this.full && this.decoder.next());
+  }
 }
 
 class SyncPrefixDecoder extends PrefixDecoder {
@@ -140,7 +153,8 @@ class SyncPrefixDecoder extends PrefixDecoder {
 /** A stream that decompresses gzip (every member of a multi-member file), zstd or bzip2 (every stream) data as it flows. */
 export function decompressStream(compression: Exclude<Compression, 'none'>): Transform {
   // Large output chunks: fewer Buffers for the garbage collector.
-  return compression === 'gzip' ? createGunzip({ chunkSize: 256 << 10 }) : syncDecoderStream(syncDecoder(compression));
+  if (compression === 'bzip2') return new Bzip2Stream();
+  return compression === 'gzip' ? createGunzip({ chunkSize: 256 << 10 }) : syncDecoderStream(zstdDecoder);
 }
 
 function syncDecoderStream(make: (output: (data: Uint8Array) => void) => SyncDecoder): Transform {

@@ -207,21 +207,27 @@ class Bzip2Check implements ContentCheck {
   ) {}
 
   async push(chunk: Buffer): Promise<void> {
-    this.decode(() => this.decoder.push(chunk));
-    await this.flush();
+    this.decoder.push(chunk);
+    await this.decodeAll();
   }
 
   async end(): Promise<void> {
-    this.decode(() => this.decoder.end());
-    await this.flush();
+    this.decoder.end();
+    await this.decodeAll();
     this.blank = this.scan.end();
   }
 
-  private decode(step: () => void): void {
-    try {
-      step();
-    } catch (error) {
-      throw compressedDataError(this.url, 'bzip2', error);
+  /** One block at a time, each written before the next is decoded: memory holds one block's text. */
+  private async decodeAll(): Promise<void> {
+    for (;;) {
+      let more: boolean;
+      try {
+        more = this.decoder.next();
+      } catch (error) {
+        throw compressedDataError(this.url, 'bzip2', error);
+      }
+      await this.flush();
+      if (!more) return;
     }
   }
 

@@ -44,15 +44,16 @@ export async function readTextPrefix(bucket: Bucket, object: S3Object, limit: nu
       throw compressedDataError(url, compression, error);
     }
   }
-  const whole = fetched >= object.size && !decoder.full;
   // The whole file was read: its compressed data must end where it says (a cut upload ends early).
   // A zero-byte object is empty, not cut: it has no rows.
-  if (whole && object.size > 0) {
+  if (fetched >= object.size && !decoder.full && object.size > 0) {
     try {
       await decoder.finish();
     } catch (error) {
       throw compressedDataError(url, compression, error);
     }
   }
+  // Asked only now: a decoder holding input back (bzip2 keeps up to a block's) may pass the limit in finish.
+  const whole = fetched >= object.size && !decoder.full;
   return { text: decoder.output, whole, fetched };
 }

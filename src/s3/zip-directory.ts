@@ -88,8 +88,32 @@ export async function zipMembers(bucket: Bucket, archive: S3Object): Promise<S3O
       member: { archive, name, method, encrypted: (flags & 1) !== 0, crc32, compressedSize, uncompressedSize, localHeaderOffset },
     });
   }
+  refuseOverlaps(url, members, offset);
   return members;
 }
+
+/**
+ * Each member's bytes (its 30-byte local header and its data) must lie apart from every other's and
+ * before the central directory. Two entries sharing bytes are never what a zip writer makes (data
+ * descriptors follow the data, inside the gap): they are a crafted zip that would read the same rows
+ * twice under two names, or a non-recursive zip bomb (many entries inflating one shared kernel).
+ */
+function refuseOverlaps(url: string, members: S3Object[], directoryOffset: number): void {
+  const spans = members
+    .map((object) => object.member as ZipMember)
+    .map((member) => ({ name: member.name, start: member.localHeaderOffset, end: member.localHeaderOffset + 30 + member.compressedSize }))
+    .sort((a, b) => a.start - b.start);
+  for (let index = 0; index < spans.length; index++) {
+    const span = spans[index]!;
+    const next = spans[index + 1];
+    if (next !== undefined && span.end > next.start) {
+      throw notZip(url, `members ${quoted(span.name)} and ${quoted(next.name)} share bytes (their directory entries overlap), as only a crafted zip or a zip bomb has`);
+    }
+    if (span.end > directoryOffset) throw notZip(url, `member ${quoted(span.name)} runs into its central directory (its directory entry is damaged)`);
+  }
+}
+
+const quoted = (name: string) => JSON.stringify(name.slice(0, 200));
 
 /** Folders, macOS resource forks (`__MACOSX/`, `._name`) are not files of the stream. */
 function isFileMember(name: string): boolean {

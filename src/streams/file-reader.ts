@@ -3,6 +3,7 @@ import { recordSelectSql, type RecordColumn } from '../engine/record-sql.js';
 import { csvReaderSql, type CsvColumn, type CsvDialect } from '../engine/csv-dialect.js';
 import { caseCollisions, jsonKeySql, jsonObjectsReaderSql } from '../engine/json-keys.js';
 import { readerSql } from '../engine/readers.js';
+import { sqlString } from '../engine/sql.js';
 import { parseDuckType, type DuckType } from '../engine/types.js';
 import { configError } from '../protocol/errors.js';
 import type { LineForwarder } from '../protocol/forwarder.js';
@@ -53,9 +54,30 @@ export async function csvReadColumns(context: SourceContext, plan: StreamPlan, f
   // A streamed file's header is read from its staged start.
   const fileColumns = await csvFileColumns(context.engine, fileStart(staged), format, dialect, typesFromCatalog ? 1 : undefined);
   if (!typesFromCatalog) return fileColumns;
+  if (plan.fillMissing === true) refuseCaseTwins(plan, fileColumns, s3Url(staged.bucket, staged.object.key));
   // Read as text, then cast to the catalog's type: a value that does not fit becomes null and is
   // reported in the record's meta.changes (NULLED), as for every format.
   return fileColumns.map((column) => ({ name: column.name, type: TEXT }));
+}
+
+/**
+ * DuckDB names CSV columns without regard to case: a header "ID,id" is read as ID and id_1. An
+ * input_schema naming both would get null for the renamed one, silently: refused instead.
+ */
+function refuseCaseTwins(plan: StreamPlan, fileColumns: CsvColumn[], url: string): void {
+  const names = new Set(fileColumns.map((column) => column.name));
+  for (const wanted of plan.catalogColumns.keys()) {
+    if (names.has(wanted)) continue;
+    const lower = wanted.toLowerCase();
+    const twin = fileColumns.find((column) => column.name.toLowerCase() === lower);
+    const renamed = fileColumns.some((column) => column.name.toLowerCase().startsWith(`${lower}_`) && /^[0-9]+$/.test(column.name.slice(lower.length + 1)));
+    if (twin !== undefined && renamed) {
+      throw configError(
+        `Stream "${plan.name}": ${url} has columns that differ only in case ("${twin.name}" and "${wanted}"), which DuckDB cannot tell apart in a CSV header, so its input_schema column "${wanted}" cannot be read. Rename one of them in the file's header, or use schemaless.`,
+        { streamName: plan.name },
+      );
+    }
+  }
 }
 
 /** The file's columns the stream emits: all of them without catalog columns, else those the catalog selects, typed by it. */
@@ -66,6 +88,11 @@ export function emittedColumns(plan: StreamPlan, fileColumns: RecordColumn[]): R
         ...fileColumns.filter((column) => plan.catalogColumns.has(column.name)).map((column) => ({ ...column, target: plan.catalogColumns.get(column.name)! })),
         ...absentColumns(plan, fileColumns),
       ];
+}
+
+/** A line's raw JSON object; a line that is anything else fails the file, as read_json's records = true does. */
+function rawObjectSql(url: string): string {
+  return `CASE WHEN json_type("json") = 'OBJECT' THEN "json" ELSE error(${sqlString(`${url} has a line that is not a JSON object (JSON Lines holds one object per line)`)}) END`;
 }
 
 /**
@@ -112,12 +139,19 @@ export async function readFile(read: FileReadContext, staged: StagedFile): Promi
   let { reader, lenientReader } = readers(staged.path);
 
   let columns: RecordColumn[];
+  let rowObject = plan.rowObject;
   if (csvColumns !== undefined) {
     columns = emittedColumns(plan, csvColumns);
   } else if (jsonColumns !== undefined) {
     // Keys differing only in case are read by exact key (readerSql gives each line's raw object then).
     const byKey = caseCollisions(jsonColumns).length > 0;
     columns = jsonColumns.map((name) => ({ name, type: JSON_VALUE, target: plan.catalogColumns.get(name)!, ...(byKey ? { source: jsonKeySql(name) } : {}) }));
+  } else if (plan.rowObject !== undefined && format.filetype === 'jsonl' && format.conversion === undefined) {
+    // Schemaless JSON Lines: each line's object as written. DuckDB's guessed columns would give an
+    // integer too long for BIGINT as the nearest double (12345678901234567890123 -> 1.2345678901234568e22).
+    reader = lenientReader = jsonObjectsReaderSql(staged.path);
+    columns = [{ name: plan.rowObject, type: JSON_VALUE, source: rawObjectSql(url) }];
+    rowObject = undefined;
   } else {
     const described = await filePass(engine, staged, () => engineCall(staged, stream.format, () => engine.all(`DESCRIBE SELECT * FROM ${lenientReader}`)));
     let fileColumns: RecordColumn[] = described.map((row) => ({ name: String(row.column_name), type: parseDuckType(String(row.column_type)) }));
@@ -153,7 +187,7 @@ export async function readFile(read: FileReadContext, staged: StagedFile): Promi
       emittedAt: Date.now(),
       ...(where === undefined ? {} : { where }),
       ...(done > 0 ? { offset: done } : {}),
-      ...(plan.rowObject === undefined ? {} : { rowObject: plan.rowObject }),
+      ...(rowObject === undefined ? {} : { rowObject }),
     });
     let checkpointed = 0;
     let shown = 0;
