@@ -3,7 +3,7 @@
 // they print. Nothing is left behind: the server and its files live in a temp dir.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalS3, uploadFilesTo } from './local-s3.mjs';
@@ -40,6 +40,16 @@ async function makeSampleFiles() {
   return paths;
 }
 
+
+/** The committed format fixtures (each made by another tool's writer: scripts/make-format-fixtures.mjs), by key. */
+function formatFixtures() {
+  const dir = join(root, 'integration_tests', 'fixtures', 'acceptance-bucket', 'formats');
+  const files = {};
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) files[`formats/${join(entry.parentPath, entry.name).slice(dir.length + 1)}`] = join(entry.parentPath, entry.name);
+  }
+  return files;
+}
 
 function run(args, note) {
   console.log(`\n$ source-s3 ${args.join(' ')}${note ? `   # ${note}` : ''}`);
@@ -135,6 +145,45 @@ try {
   section('query: preview a SQL model query over s3:// URLs (plain and gzip CSV files by glob, aggregated)');
   run(['query', '--config', configPath, '--sql', `SELECT customer, count(*) AS orders, round(sum(amount), 2) AS revenue FROM read_csv('s3://${bucket}/sales/2024/*.csv*') GROUP BY customer ORDER BY revenue DESC LIMIT 5`]);
   run(['query', '--config', configPath, '--sql', "SELECT * FROM read_text('/etc/passwd')"], 'refused: a model query reads only s3:// URLs of the bucket');
+
+  section('Other formats: Avro, Excel, documents (PDF, Word, markdown), .bz2 and .zip, files made by other tools');
+  await uploadFilesTo(endpoint, [keyId, secret], bucket, formatFixtures(), (key) => console.log(`  uploaded s3://${bucket}/${key}`));
+  const formatsConfig = {
+    bucket,
+    endpoint,
+    force_path_style: true,
+    credentials,
+    path: 'formats',
+    streams: [
+      { name: 'avro_orders', globs: ['*.avro'], format: { filetype: 'avro' } },
+      { name: 'excel_orders', globs: ['*.xlsx'], format: { filetype: 'excel', sheet: 'Orders' } },
+      { name: 'documents', globs: ['docs/*'], format: { filetype: 'document' } },
+      { name: 'bz2_orders', globs: ['*.csv.bz2'], format: { filetype: 'csv' } },
+      { name: 'zipped_orders', globs: ['*.zip'], format: { filetype: 'csv' } },
+      { name: 'typed_orders', globs: ['*.avro'], format: { filetype: 'avro' }, input_schema: '{"order_id": "integer", "customer": "string", "amount": "integer"}' },
+    ],
+  };
+  const formatsPath = join(work, 'formats-config.json');
+  writeFileSync(formatsPath, JSON.stringify(formatsConfig));
+  console.log(`config as above, with "path": "formats" and the streams:`);
+  for (const stream of formatsConfig.streams) console.log(`  ${JSON.stringify(stream)}`);
+  const formatsCatalog = JSON.parse(
+    spawnSync(process.execPath, [cli, 'discover', '--config', formatsPath], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .find((line) => line.includes('"CATALOG"')),
+  ).catalog;
+  const formatsCatalogPath = join(work, 'formats-catalog.json');
+  writeFileSync(formatsCatalogPath, JSON.stringify({ streams: formatsCatalog.streams.map((stream) => ({ stream, sync_mode: 'full_refresh', destination_sync_mode: 'overwrite' })) }));
+  const formatsRead = spawnSync(process.execPath, [cli, 'read', '--config', formatsPath, '--catalog', formatsCatalogPath], { encoding: 'utf8' });
+  console.log(`$ source-s3 read --config ${formatsPath} --catalog ${formatsCatalogPath}   # the first record of each stream`);
+  const shown = new Set();
+  for (const line of formatsRead.stdout.split('\n').filter((text) => text.startsWith('{"type":"RECORD"'))) {
+    const { record } = JSON.parse(line);
+    if (shown.has(record.stream)) continue;
+    shown.add(record.stream);
+    console.log(line.length > 400 ? `${line.slice(0, 400)}... (${line.length} characters)` : line);
+  }
+  console.log(`(exit code ${formatsRead.status}; typed_orders casts amount to integer: 12.5 does not fit, so it is null and meta.changes says so)`);
 } finally {
   stop();
   rmSync(work, { recursive: true, force: true });
