@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import yauzl from 'yauzl';
+import type { Readable } from 'node:stream';
+import { openZip, zipEntries } from '../zip-file.js';
 import { DocumentParseError } from './parse-error.js';
 
 /**
@@ -13,9 +14,7 @@ import { DocumentParseError } from './parse-error.js';
  * Throws a parse error when `bytes` is not a zip archive or a part is not what its entry says.
  */
 export async function checkZipInflatedSize(bytes: Buffer, maxBytes: number, tooLarge: (declared: number) => string): Promise<void> {
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
-    yauzl.fromBuffer(bytes, { lazyEntries: true, validateEntrySizes: true, strictFileNames: false }, (error, file) => (error ? reject(error) : resolve(file)));
-  }).catch((error: unknown) => {
+  const zip = await openZip(bytes, { lazyEntries: true, validateEntrySizes: true, strictFileNames: false }).catch((error: unknown) => {
     throw new DocumentParseError(`it is not a Word document: a .docx file is a zip archive, and this file is not one (renamed, damaged or truncated: ${reason(error)})`);
   });
   try {
@@ -24,7 +23,7 @@ export async function checkZipInflatedSize(bytes: Buffer, maxBytes: number, tooL
     if (declared > maxBytes) throw new DocumentParseError(tooLarge(declared));
     for (const entry of entries) {
       if (entry.fileName.endsWith('/')) continue;
-      const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => zip.openReadStream(entry, (error, opened) => (error ? reject(error) : resolve(opened))));
+      const stream = await new Promise<Readable>((resolve, reject) => zip.openReadStream(entry, (error, opened) => (error ? reject(error) : resolve(opened))));
       await pipeline(stream, new Writable({ write: (_chunk, _encoding, done) => done() }));
     }
   } catch (error) {
@@ -33,19 +32,6 @@ export async function checkZipInflatedSize(bytes: Buffer, maxBytes: number, tooL
   } finally {
     zip.close();
   }
-}
-
-function zipEntries(zip: yauzl.ZipFile): Promise<yauzl.Entry[]> {
-  const entries: yauzl.Entry[] = [];
-  return new Promise((resolve, reject) => {
-    zip.on('entry', (entry: yauzl.Entry) => {
-      entries.push(entry);
-      zip.readEntry();
-    });
-    zip.on('end', () => resolve(entries));
-    zip.on('error', reject);
-    zip.readEntry();
-  });
 }
 
 function reason(error: unknown): string {

@@ -1,7 +1,8 @@
 import { open as openFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import yauzl from 'yauzl';
+import type { Entry } from 'yauzl';
 import { configError } from '../../protocol/errors.js';
+import { openZip, zipEntries } from '../zip-file.js';
 
 /**
  * An .xlsx is a zip archive. The object is staged whole, so the archive is read with random access
@@ -22,22 +23,12 @@ const ENCRYPTED_PACKAGE = Buffer.from('EncryptedPackage', 'utf16le');
 
 export async function openXlsxArchive(path: string, url: string): Promise<XlsxArchive> {
   await refuseOtherContainers(path, url);
-  const zip = await new Promise<yauzl.ZipFile>((resolve, reject) => {
-    yauzl.open(path, { lazyEntries: true, autoClose: false, strictFileNames: false, validateEntrySizes: true }, (error, file) => (error ? reject(error) : resolve(file)));
-  }).catch((error: unknown) => {
+  const zip = await openZip(path, { lazyEntries: true, autoClose: false, strictFileNames: false, validateEntrySizes: true }).catch((error: unknown) => {
     throw configError(`${url} is not a readable .xlsx file (a zip archive): ${reason(error)}. Was the upload cut short, or is it another format?`, { cause: error });
   });
-  const entries = new Map<string, yauzl.Entry>();
+  const entries = new Map<string, Entry>();
   try {
-    await new Promise<void>((resolve, reject) => {
-      zip.on('entry', (entry: yauzl.Entry) => {
-        entries.set(entry.fileName.replace(/\\/g, '/').replace(/^\//, ''), entry);
-        zip.readEntry();
-      });
-      zip.on('end', () => resolve());
-      zip.on('error', reject);
-      zip.readEntry();
-    });
+    for (const entry of await zipEntries(zip)) entries.set(entry.fileName.replace(/\\/g, '/').replace(/^\//, ''), entry);
   } catch (error) {
     zip.close();
     throw configError(`${url} is not a readable .xlsx file: its zip index is damaged (${reason(error)}).`, { cause: error });
