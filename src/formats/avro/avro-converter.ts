@@ -5,7 +5,7 @@ import { AvroCodecError } from './avro-codecs.js';
 import { AvroContainer, AvroFileError } from './avro-container.js';
 import { rowJson } from './avro-json.js';
 import { avroShape, AvroSchemaError, declaredColumns, type AvroRecord } from './avro-schema.js';
-import { LineOutput } from './line-output.js';
+import { LineOutput } from '../line-output.js';
 
 /**
  * Avro object container files: decoded block by block (avsc decodes the records of the writer

@@ -1,13 +1,10 @@
-import { open } from 'node:fs/promises';
 import type { ConvertedFormat } from '../../engine/formats.js';
 import type { Converter, ConversionRequest, ConversionResult } from '../converter.js';
+import { LineOutput } from '../line-output.js';
 import { ColumnNames, ColumnTypes } from './columns.js';
 import { readSheetRows, type CellValue, type Row } from './sheet-rows.js';
 import { readWorkbook } from './workbook.js';
 import { openXlsxArchive } from './xlsx-archive.js';
-
-/** Lines buffered before a write to the target. */
-const FLUSH_BYTES = 1 << 20;
 
 /**
  * An .xlsx sheet as JSON Lines: the first row with a value names the columns, each later row with
@@ -20,19 +17,12 @@ export function excelConverter(format: Extract<ConvertedFormat, { filetype: 'exc
 
 async function convertWorkbook(request: ConversionRequest, sheet: string | undefined): Promise<ConversionResult> {
   const archive = await openXlsxArchive(request.source, request.url);
-  const target = await open(request.target, 'w', 0o600);
+  const output = new LineOutput(request.target);
   try {
     const workbook = await readWorkbook(archive, request.url, sheet);
     let names: ColumnNames | undefined;
     const types = new ColumnTypes();
-    let rows = 0;
-    let written = 0;
-    let buffer = '';
-    const flush = async () => {
-      if (buffer === '') return;
-      await target.write(buffer);
-      buffer = '';
-    };
+    const full = () => request.maxOutputBytes !== undefined && output.bytes >= request.maxOutputBytes;
     await readSheetRows(archive, workbook, request.url, async (chunk) => {
       for (const row of chunk) {
         if (names === undefined) {
@@ -40,19 +30,17 @@ async function convertWorkbook(request: ConversionRequest, sheet: string | undef
           for (let index = 0; index < names.headerWidth; index += 1) types.add(names.name(index), undefined);
           continue;
         }
-        const line = `${JSON.stringify(record(row, names, types))}\n`;
-        buffer += line;
-        written += Buffer.byteLength(line);
-        rows += 1;
-        if (request.maxOutputBytes !== undefined && written >= request.maxOutputBytes) break;
+        await output.write(JSON.stringify(record(row, names, types)));
+        if (full()) break;
       }
-      if (buffer.length >= FLUSH_BYTES) await flush();
-      return request.maxOutputBytes === undefined || written < request.maxOutputBytes;
+      return !full();
     });
-    await flush();
-    return { rows, columns: types.declared() };
+    await output.close();
+    return { rows: output.rows, columns: types.declared() };
+  } catch (error) {
+    output.destroy();
+    throw error;
   } finally {
-    await target.close();
     archive.close();
   }
 }
