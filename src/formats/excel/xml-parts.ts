@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { SaxesParser, type SaxesTagPlain } from 'saxes';
+import type { SaxesTagPlain } from 'saxes';
+import { requireCjs } from '../../cjs-require.js';
 import { configError } from '../../protocol/errors.js';
 import { reason } from './xlsx-archive.js';
 
@@ -17,6 +18,7 @@ export interface XmlHandlers {
  * returning false stops the parse early (a sample that is big enough).
  */
 export async function parseXmlPart(stream: Readable, part: string, url: string, handlers: XmlHandlers, drain?: () => Promise<boolean>): Promise<void> {
+  const { SaxesParser } = requireCjs('saxes') as typeof import('saxes');
   const parser = new SaxesParser({ xmlns: false });
   const localName = (name: string) => name.slice(name.indexOf(':') + 1);
   if (handlers.open !== undefined) {
