@@ -1,3 +1,4 @@
+import { formatDuckType, widenTypes } from '../../engine/types.js';
 import type { DeclaredColumn } from '../converter.js';
 import type { CellValue, Row } from './sheet-rows.js';
 
@@ -60,12 +61,10 @@ function cellType(cell: NonNullable<CellValue>): ColumnType {
   return CELL_TYPES[cell.kind];
 }
 
+/** Two types as the engine widens the types of files that disagree (BIGINT and DOUBLE: DOUBLE; DATE and TIMESTAMP: TIMESTAMP; else VARCHAR). */
 function widen(current: ColumnType | undefined, next: ColumnType): ColumnType {
   if (current === undefined || current === next) return next;
-  const pair = new Set([current, next]);
-  if (pair.has('BIGINT') && pair.has('DOUBLE')) return 'DOUBLE';
-  if (pair.has('DATE') && pair.has('TIMESTAMP')) return 'TIMESTAMP';
-  return 'VARCHAR';
+  return formatDuckType(widenTypes({ kind: 'primitive', name: current }, { kind: 'primitive', name: next })) as ColumnType;
 }
 
 /** Types of the columns over the rows written, in column order; a column with no value is VARCHAR (as in CSV). */
