@@ -1,5 +1,3 @@
-import type { ConvertedFormat } from '../engine/formats.js';
-
 /**
  * Turns a local copy of an object of a format DuckDB cannot read (Avro, Excel, a document) into
  * JSON Lines it can: one object per line, one line per row. Everything after (types, casts,
@@ -51,6 +49,3 @@ export interface ConversionResult {
    */
   columns?: DeclaredColumn[];
 }
-
-/** Converters by file type; a module per format. */
-export type ConverterRegistry = Record<ConvertedFormat['filetype'], (format: ConvertedFormat) => Converter>;
