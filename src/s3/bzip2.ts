@@ -20,8 +20,13 @@ interface BlockLib {
   /** Decodes a block, calling `byte` for each output byte; null after the end-of-stream marker (CRC checked). */
   decompress(bits: BitReader, byte: (value: number) => void, work: Int32Array, workSize: number, streamCrc: number | null): number | null;
 }
-const blocks = requireCjs('unbzip2-stream/lib/bzip2.js') as BlockLib;
-const bitIterator = requireCjs('unbzip2-stream/lib/bit_iterator.js') as (next: () => Buffer) => BitReader;
+// Loaded on the first bzip2 data, not when compression.ts is imported: most syncs read no .bz2.
+let lib: { blocks: BlockLib; bitIterator: (next: () => Buffer) => BitReader } | undefined;
+const unbzip2 = () =>
+  (lib ??= {
+    blocks: requireCjs('unbzip2-stream/lib/bzip2.js') as BlockLib,
+    bitIterator: requireCjs('unbzip2-stream/lib/bit_iterator.js') as (next: () => Buffer) => BitReader,
+  });
 
 /** An error of the bzip2 data; `code` BZ2_EARLY_END when the data ends before its end-of-stream marker. */
 export class Bzip2Error extends Error {
@@ -62,7 +67,7 @@ export class Bzip2Decoder {
     if (chunk.length === 0) return;
     this.queue.push(chunk);
     this.received += chunk.length;
-    this.bits ??= bitIterator(() => {
+    this.bits ??= unbzip2().bitIterator(() => {
       const next = this.queue.shift();
       if (next === undefined) throw new Bzip2Error('the bzip2 data ends before its end-of-stream marker', 'BZ2_EARLY_END');
       return next;
@@ -93,7 +98,7 @@ export class Bzip2Decoder {
 
   private decodeOne(bits: BitReader): void {
     if (this.level === 0) {
-      this.level = blocks.header(bits);
+      this.level = unbzip2().blocks.header(bits);
       this.streamCrc = 0;
       return;
     }
@@ -102,7 +107,7 @@ export class Bzip2Decoder {
     const pieces: Buffer[] = [];
     let piece = Buffer.allocUnsafe(OUTPUT_PIECE);
     let at = 0;
-    this.streamCrc = blocks.decompress(
+    this.streamCrc = unbzip2().blocks.decompress(
       bits,
       (value) => {
         if (at === OUTPUT_PIECE) {

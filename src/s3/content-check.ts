@@ -55,6 +55,12 @@ export function compressedDataError(url: string, compression: Exclude<Compressio
   );
 }
 
+/** zlib's errors carry a Z_ code; fzstd's a numeric code; our bzip2 decoder's a BZ2_ code. */
+export function isDecompressionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return (typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('BZ2_'))) || typeof code === 'number';
+}
+
 /** zlib's "unexpected end of file" (Z_BUF_ERROR at the end) and fzstd's "unexpected EOF" (code 5). */
 function isEarlyEnd(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };

@@ -80,7 +80,11 @@ function shortened(name: string): string {
 /** Paths that more than one key maps to, with those keys (at most `limit` paths). */
 export function duplicatePaths(paths: ReadonlyMap<string, string>, limit = 5): { path: string; keys: string[] }[] {
   const byPath = new Map<string, string[]>();
-  for (const [key, path] of paths) byPath.set(path, [...(byPath.get(path) ?? []), key]);
+  for (const [key, path] of paths) {
+    const keys = byPath.get(path);
+    if (keys === undefined) byPath.set(path, [key]);
+    else keys.push(key);
+  }
   return [...byPath].filter(([, keys]) => keys.length > 1).slice(0, limit).map(([path, keys]) => ({ path, keys }));
 }
 

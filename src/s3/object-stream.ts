@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { ConnectorError } from '../protocol/errors.js';
 import type { Bucket } from './bucket.js';
 import { compressionOf, decompressStream } from './compression.js';
-import { compressedDataError } from './content-check.js';
+import { compressedDataError, isDecompressionError } from './content-check.js';
 import { mapAwsError } from './errors.js';
 import { FifoWriter, ReaderGone } from './fifo-writer.js';
 import { readObjectBytes } from './object-reader.js';
@@ -146,12 +146,6 @@ export class ObjectPass {
     if (compression !== undefined && isDecompressionError(error)) return compressedDataError(url, compression, error);
     return mapAwsError(error, this.bucket.context({ operation: 'read', key: this.object.key }));
   }
-}
-
-/** zlib's errors carry a Z_ code; fzstd's a numeric code; our bzip2 decoder's a BZ2_ code. */
-function isDecompressionError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return (typeof code === 'string' && (code.startsWith('Z_') || code.startsWith('BZ2_'))) || typeof code === 'number';
 }
 
 /**

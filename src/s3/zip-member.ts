@@ -5,7 +5,7 @@ import { createInflateRaw, crc32 } from 'node:zlib';
 import { configError, ConnectorError } from '../protocol/errors.js';
 import type { Bucket } from './bucket.js';
 import { compressionOf, decompressStream } from './compression.js';
-import { compressedDataError } from './content-check.js';
+import { compressedDataError, isDecompressionError } from './content-check.js';
 import { readObjectBytes, type ByteSink } from './object-reader.js';
 import type { S3Object } from './settings.js';
 import type { ZipMember } from './zip-directory.js';
@@ -54,7 +54,7 @@ export async function readMemberText(bucket: Bucket, object: S3Object, sink: Byt
     if (typeof code === 'string' && code.startsWith('Z_') && member.method === 8) {
       throw configError(`${url} is not valid deflate data (${(error as Error).message}): the zip is corrupt. None of its rows were used. Upload the zip again, or exclude it with the stream's globs.`);
     }
-    if (inner !== 'none' && (typeof code === 'number' || (typeof code === 'string' && /^(Z_|BZ2_)/.test(code)))) throw compressedDataError(url, inner, error);
+    if (inner !== 'none' && isDecompressionError(error)) throw compressedDataError(url, inner, error);
     throw error;
   }
   return fetched;

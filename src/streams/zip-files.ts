@@ -28,14 +28,17 @@ export async function expandZips(bucket: Bucket, stream: FileStreamConfig, objec
       );
     }
     const members = await zipMembers(bucket, object);
-    expanded.push(...(stream.isDefault ? members.filter((member) => defaultStreamReads(stream, object.key, member)) : members));
+    expanded.push(...(stream.isDefault ? defaultStreamMembers(stream, object.key, members) : members));
   }
   return expanded;
 }
 
-function defaultStreamReads(stream: FileStreamConfig, zipKey: string, member: S3Object): boolean {
+function defaultStreamMembers(stream: FileStreamConfig, zipKey: string, members: S3Object[]): S3Object[] {
   const extensions = FILE_EXTENSIONS[sourceFileType(stream.format)];
-  const name = (member.member?.name ?? '').toLowerCase();
   const zipName = zipKey.toLowerCase().replace(/\.zip$/, '');
-  return extensions.some((extension) => name.endsWith(extension) || zipName.endsWith(extension));
+  if (extensions.some((extension) => zipName.endsWith(extension))) return members;
+  return members.filter((member) => {
+    const name = (member.member?.name ?? '').toLowerCase();
+    return extensions.some((extension) => name.endsWith(extension));
+  });
 }
