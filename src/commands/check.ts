@@ -20,9 +20,7 @@ export async function checkCommand(configPath: string, out: OutputWriter): Promi
     const summary = results.map(
       (result) =>
         `stream "${result.stream}": ${result.file} (${result.columns} columns, ${
-          result.rowsSkipped === undefined
-            ? `${result.rowsParsed} rows parsed`
-            : result.file.startsWith('model query') || config.delivery.kind === 'files' ? result.rowsSkipped : `schema read from the footer; rows not sampled: ${result.rowsSkipped}`
+          result.rowsSkipped ?? `${result.rowsParsed} rows parsed`
         })`,
     );
     await out.write(connectionStatusMessage('SUCCEEDED', `Connected to s3://${config.bucket}/${config.pathPrefix}; ${summary.join('; ')}.`));

@@ -14,19 +14,25 @@ import { discoveryConcurrency, inferFileStreamSchema, queryJsonSchema, type Infe
 export async function discoverCommand(configPath: string, out: OutputWriter): Promise<void> {
   const { config, warnings } = await loadConfig(configPath, out.redactor);
   for (const warning of warnings) await out.log('WARN', warning);
+  if (config.delivery.kind === 'files') {
+    // Copying raw files: the streams' schema is the file record's, known without opening a file
+    // (so neither DuckDB nor the staging area is started). Validation refused model query streams.
+    const streams = config.streams.map((stream) => {
+      if (stream.kind !== 'files') throw new Error(`stream "${stream.name}" is a model query, which use_file_transfer cannot copy`);
+      return fileTransferAirbyteStream(stream);
+    });
+    await out.write(catalogMessage({ streams }));
+    return;
+  }
   const context = await SourceContext.open(config, out.redactor);
   try {
     // One limiter for every file of every stream: the bound holds for the whole discovery.
     const limiter = new Limiter(discoveryConcurrency());
-    // Copying raw files: the streams' schema is the file record's, known without opening a file.
-    const inferred = config.delivery.kind === 'files' ? [] : config.streams;
-    const schemas = await Promise.all(inferred.map((stream) => inferSchema(context, stream, limiter))).catch((error: unknown) => {
+    const schemas = await Promise.all(config.streams.map((stream) => inferSchema(context, stream, limiter))).catch((error: unknown) => {
       limiter.close();
       throw error;
     });
-    const streams = config.streams.map((stream, index) =>
-      config.delivery.kind === 'files' && stream.kind === 'files' ? fileTransferAirbyteStream(stream) : airbyteStream(stream, schemas[index]!),
-    );
+    const streams = config.streams.map((stream, index) => airbyteStream(stream, schemas[index]!));
     for (const [index, schema] of schemas.entries()) {
       const stream = config.streams[index]!;
       if (schema.declared === true) continue;

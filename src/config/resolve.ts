@@ -1,7 +1,7 @@
 import type { Format, SourceS3Config, Streams } from '../generated/config.js';
 import type { ConvertedFormat } from '../engine/formats.js';
 import type { FileFormat, FileStreamConfig, FileType, ResolvedConfig, StreamConfig } from './resolved.js';
-import { deliveryWarnings, resolveDelivery } from './delivery.js';
+import { deliveryWarnings, resolveDelivery, type DeliveryMethod } from './delivery.js';
 import { parseInputSchema } from './input-schema.js';
 import { withScheme } from './semantic.js';
 import type { JsonSchema } from './spec.js';
@@ -31,10 +31,8 @@ export function resolveConfig(raw: SourceS3Config, schema: JsonSchema): { config
   const delivery = resolveDelivery(raw);
   const streams =
     raw.streams === undefined || raw.streams.length === 0
-      ? [defaultStream(raw, pathPrefix, fileType)]
+      ? [defaultStream(raw, pathPrefix, fileType, delivery)]
       : raw.streams.map((stream) => resolveStream(stream, fileType));
-  // Copying raw files, the default stream takes every file under the path unless file_type names some.
-  if (delivery.kind === 'files' && raw.file_type === undefined && streams[0]?.kind === 'files' && streams[0].isDefault) streams[0].globs = ['**'];
   return {
     config: {
       bucket: raw.bucket.trim(),
@@ -58,12 +56,14 @@ export function normalizePath(path: string): string {
   return trimmed === '' ? '' : `${trimmed}/`;
 }
 
-function defaultStream(raw: SourceS3Config, pathPrefix: string, fileType: FileType): FileStreamConfig {
+function defaultStream(raw: SourceS3Config, pathPrefix: string, fileType: FileType, delivery: DeliveryMethod): FileStreamConfig {
   const lastSegment = pathPrefix.split('/').filter((segment) => segment !== '').pop();
+  // Copying raw files, the default stream takes every file under the path unless file_type names some.
+  const everyFile = delivery.kind === 'files' && raw.file_type === undefined;
   return {
     kind: 'files',
     name: lastSegment ?? raw.bucket.trim(),
-    globs: [...FILE_EXTENSIONS[fileType].map((extension) => `**/*${extension}`), ...(fileType === 'parquet' ? [] : [ZIP_GLOB])],
+    globs: everyFile ? ['**'] : [...FILE_EXTENSIONS[fileType].map((extension) => `**/*${extension}`), ...(fileType === 'parquet' ? [] : [ZIP_GLOB])],
     format: defaultFormat(fileType),
     primaryKey: defaultPrimaryKey(fileType),
     isDefault: true,

@@ -97,8 +97,8 @@ export function castToCatalog(column: RecordColumn): { expression: string; type:
   if (column.target === undefined || targetShape === 'any') return undefined;
   const isRawJson = column.type.kind === 'primitive' && column.type.name === 'JSON';
   if (!isRawJson && schemaShape(duckTypeToJsonSchema(column.type)) === targetShape) return undefined;
-  const type = duckTypeForSchema(column.target);
   if (targetShape === 'object') return objectCast(reference, column.type, isRawJson);
+  const type = duckTypeForSchema(column.target);
   if (type.kind === 'primitive' && type.name === 'JSON') return undefined;
   if (type.kind === 'primitive' && type.name === 'VARCHAR') {
     // Text: DuckDB's text form; JSON text for nested values; a JSON string's content, unquoted.

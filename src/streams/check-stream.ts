@@ -20,7 +20,7 @@ export interface StreamCheck {
   file: string;
   columns: number;
   rowsParsed: number;
-  /** Why no rows were parsed (a Parquet file checked by its footer only). */
+  /** Why no rows were parsed, as check says it (a Parquet file checked by its footer only, a bound query, copied files). */
   rowsSkipped?: string;
 }
 
@@ -99,7 +99,8 @@ async function checkFileStream(context: SourceContext, stream: FileStreamConfig)
       file: s3Url(bucket.name, first.key),
       columns: columns.length,
       rowsParsed,
-      ...(sample.rowsSkipped === undefined ? {} : { rowsSkipped: sample.rowsSkipped }),
+      // A sample skips rows only for a Parquet file checked by its footer.
+      ...(sample.rowsSkipped === undefined ? {} : { rowsSkipped: `schema read from the footer; rows not sampled: ${sample.rowsSkipped}` }),
     };
   } finally {
     await staging.release(sample.staged);
